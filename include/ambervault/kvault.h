@@ -1,0 +1,188 @@
+// Copyright 2026 The AmberVault Authors. Licensed under the Apache License 2.0.
+//
+// KVault: a persistent map from byte-string keys to byte-string values (up
+// to SQLite's blob limit, 1,000,000,000 bytes by default), kept in one
+// SQLite file.
+//
+// On disk the map is one table, KohakuVault's:
+//   CREATE TABLE <table> (key BLOB PRIMARY KEY NOT NULL, value BLOB NOT NULL)
+// so a file written by KohakuVault opens here and the other way round.
+// Keys order by memcmp (SQLite's BLOB order).
+//
+// Thread safety: a KVault is safe for concurrent use by several threads
+// without external synchronization; calls are serialized on one internal
+// connection. Several KVault objects (in one or several processes) may open
+// the same file; SQLite (WAL mode) then admits one writer at a time and any
+// number of readers. A KVault must not be used after fork() in the child:
+// calls there return Status::NotSupported, and the child never closes the
+// parent's connection.
+//
+// Write-back cache: after EnableCache(), Put() stores into an in-memory,
+// key-ordered buffer that is written to SQLite in one transaction per flush.
+// Every read (Get, Exists, Count, scans, GetStream) sees pending writes, and
+// Delete() removes them. A failed flush keeps the pending data. Pending data
+// is lost if the process dies before a flush: see docs/durability.md.
+//
+// Errors: every call returns a Status or Result<T>; see status.h. A busy
+// database is retried per KVaultOptions::retry before Status::Busy.
+
+#ifndef AMBERVAULT_INCLUDE_AMBERVAULT_KVAULT_H_
+#define AMBERVAULT_INCLUDE_AMBERVAULT_KVAULT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ambervault/export.h"
+#include "ambervault/options.h"
+#include "ambervault/status.h"
+
+namespace ambervault {
+
+// Supplies the bytes of a streamed value. Fill up to `capacity` bytes of
+// `buffer` and set *produced to the count; *produced == 0 means end of
+// stream. A non-OK Status aborts the write (nothing is stored).
+using StreamReader =
+    std::function<Status(char* buffer, size_t capacity, size_t* produced)>;
+
+// Receives the bytes of a streamed value, in order. A non-OK Status aborts
+// the read and is returned to the caller.
+using StreamWriter = std::function<Status(std::string_view piece)>;
+
+class AMBERVAULT_EXPORT KVault {
+ public:
+  class Cursor;
+
+  // Opens (creating when allowed) the vault at `path` ("" or ":memory:" for
+  // a private in-memory database). Parent folders are created. Fails with
+  // Corruption if the file is not an SQLite database or is damaged,
+  // InvalidArgument for bad options, IOError if it cannot be opened.
+  static Result<std::unique_ptr<KVault>> Open(
+      const std::string& path, const KVaultOptions& options = KVaultOptions());
+
+  KVault(const KVault&) = delete;
+  KVault& operator=(const KVault&) = delete;
+
+  // Closes the vault, flushing the cache. Errors are reported on stderr;
+  // call Close() first to handle them.
+  ~KVault();
+
+  // Stores `value` under `key`, replacing any old value. With the cache on,
+  // the write is pending until the next flush.
+  Status Put(std::string_view key, std::string_view value);
+
+  // Sets *value to the value of `key`. NotFound if absent.
+  Status Get(std::string_view key, std::string* value);
+  Result<std::string> Get(std::string_view key);
+
+  // Removes `key`; true if it existed (in the file or pending in the cache).
+  Result<bool> Delete(std::string_view key);
+
+  // True if `key` exists (in the file or pending in the cache).
+  Result<bool> Exists(std::string_view key);
+
+  // Number of keys, pending cache entries included.
+  Result<int64_t> Count();
+
+  // Removes every key (and every pending cache entry) in one transaction.
+  Status Clear();
+
+  // Ordered scans. The cursor pages through the keys that start with
+  // `prefix` in key order, `page_size` keys at a time, so memory stays
+  // bounded for any number of keys. Keys written or deleted during the scan
+  // are seen or not depending on whether the cursor has passed them.
+  // REQUIRES: the cursor does not outlive this KVault.
+  std::unique_ptr<Cursor> NewCursor(std::string_view prefix = {},
+                                    bool with_values = false,
+                                    size_t page_size = 1024) const;
+
+  // Streams `size` bytes (or, when size is empty, everything up to end of
+  // stream, spooled through a temporary file) from `reader` into `key`
+  // through SQLite's incremental blob I/O, `chunk_size` bytes at a time
+  // (0: the vault's chunk_size). Atomic: a failing or short reader leaves
+  // the old value (or no key). Bypasses and invalidates any pending cached
+  // value for `key`.
+  Status PutStream(std::string_view key, const StreamReader& reader,
+                   std::optional<uint64_t> size, size_t chunk_size = 0);
+
+  // Streams the value of `key` to `writer` in pieces of at most
+  // `chunk_size` bytes (0: the vault's chunk_size). Returns the total size.
+  Result<uint64_t> GetStream(std::string_view key, const StreamWriter& writer,
+                             size_t chunk_size = 0);
+
+  // Turns on the write-back cache. If a cache already holds pending data it
+  // is flushed first (and on failure the old cache stays as it was).
+  Status EnableCache(const CacheOptions& options);
+  // Flushes and turns the cache off. Busy if the cache is locked; on any
+  // failure the cache and its data stay.
+  Status DisableCache();
+  // Writes pending entries in one transaction; returns how many. Returns 0
+  // without writing while the cache is locked.
+  Result<size_t> FlushCache();
+  // While locked (a counter: Lock twice, Unlock twice) no flush happens,
+  // neither by threshold nor background thread nor FlushCache(). A write
+  // that finds the cache full then fails with Busy instead of dropping data.
+  void LockCache();
+  void UnlockCache();
+  bool cache_enabled() const;
+  bool cache_locked() const;
+  // Pending entries and bytes (keys plus values) in the cache.
+  size_t cache_entries() const;
+  size_t cache_bytes() const;
+
+  // PRAGMA wal_checkpoint(PASSIVE).
+  Status Checkpoint();
+  // Flushes, then PRAGMA optimize and VACUUM.
+  Status Optimize();
+
+  // Flushes the cache, stops the background flush and closes the file.
+  // Idempotent. If the final flush fails, the vault stays open and the
+  // error is returned so that no pending write is silently dropped.
+  Status Close();
+  bool closed() const;
+
+  const std::string& path() const;
+  const std::string& table() const;
+  const KVaultOptions& options() const;
+
+  // Implementation; defined in src/kv.
+  struct Rep;
+
+ private:
+  explicit KVault(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+};
+
+// A forward, paging cursor over a KVault (see KVault::NewCursor).
+// Not thread-safe: use one cursor from one thread at a time.
+class AMBERVAULT_EXPORT KVault::Cursor {
+ public:
+  Cursor(const KVault* vault, std::string prefix, bool with_values,
+         size_t page_size);
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+
+  // Replaces *keys (and *values when the cursor was made with_values) with
+  // the next page. An empty page means the scan is over.
+  Status NextPage(std::vector<std::string>* keys,
+                  std::vector<std::string>* values);
+
+  bool done() const { return done_; }
+
+ private:
+  const KVault* vault_;
+  std::string prefix_;
+  bool with_values_;
+  size_t page_size_;
+  std::optional<std::string> last_key_;
+  bool done_ = false;
+};
+
+}  // namespace ambervault
+
+#endif  // AMBERVAULT_INCLUDE_AMBERVAULT_KVAULT_H_

@@ -1,0 +1,50 @@
+"""AmberVault: blobs, typed columns and ordered indexes in one SQLite file.
+
+A C++ implementation of KohakuVault's API. See README.md and docs/.
+"""
+
+from __future__ import annotations
+
+try:
+    from . import _core
+except ImportError as exc:  # pragma: no cover - build problem
+    raise ImportError(
+        "ambervault._core is not built: run `make build` (or `pip install .`)"
+    ) from exc
+
+from ._errors import (
+    BusyError,
+    ClosedError,
+    CorruptionError,
+    DatabaseBusy,
+    DiskFull,
+    InvalidArgument,
+    InvalidTypeError,
+    IoError,
+    KohakuVaultError,
+    NotFound,
+    ReadOnlyError,
+    VaultError,
+)
+from .kvault import KVault
+
+__version__ = "0.1.0"
+sqlite_version: str = _core.sqlite_version
+
+__all__ = [
+    "KVault",
+    "KohakuVaultError",
+    "NotFound",
+    "DatabaseBusy",
+    "InvalidArgument",
+    "InvalidTypeError",
+    "IoError",
+    "CorruptionError",
+    "DiskFull",
+    "ReadOnlyError",
+    "ClosedError",
+    "VaultError",
+    "BusyError",
+    "__version__",
+    "sqlite_version",
+]

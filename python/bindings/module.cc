@@ -1,0 +1,21 @@
+// Copyright 2026 The AmberVault Authors. Licensed under the Apache License 2.0.
+//
+// ambervault._core: the nanobind module. Each register_* file binds one
+// area; bindings convert arguments, release the GIL, call the C++ core and
+// map its Status to an exception. They hold no storage logic.
+
+#include <nanobind/nanobind.h>
+#include <sqlite3.h>
+
+#include "errors.h"
+
+namespace ambervault::python {
+void RegisterKVault(nanobind::module_& m);
+}  // namespace ambervault::python
+
+NB_MODULE(_core, m) {
+  m.doc() = "AmberVault native core (C++); use the ambervault package.";
+  m.attr("sqlite_version") = sqlite3_libversion();
+  ambervault::python::RegisterErrors(m);
+  ambervault::python::RegisterKVault(m);
+}

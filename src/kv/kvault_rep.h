@@ -1,0 +1,96 @@
+// Copyright 2026 The AmberVault Authors. Licensed under the Apache License 2.0.
+//
+// KVault::Rep: the state behind a KVault, shared by kvault.cc (open, point
+// operations, cache), kv_scan.cc (ordered scans) and kv_stream.cc
+// (streaming). Methods named *Locked require `mu` to be held.
+//
+// Locking: `mu` guards the connection and the write cache; every public
+// call takes it for its whole SQLite work. Busy retries sleep outside it.
+// `flusher_mu` serializes starting and stopping the background flusher and
+// is always taken before `mu`, never while holding it.
+
+#ifndef AMBERVAULT_SRC_KV_KVAULT_REP_H_
+#define AMBERVAULT_SRC_KV_KVAULT_REP_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "ambervault/kvault.h"
+#include "kv/write_cache.h"
+#include "sqlite/connection.h"
+
+namespace ambervault {
+
+struct KVault::Rep {
+  std::string path;
+  KVaultOptions options;
+  std::string quoted_table;  // "\"kv\""
+
+  // SQL texts, built once from the table name.
+  std::string sql_get;
+  std::string sql_put;
+  std::string sql_put_zeroblob;
+  std::string sql_rowid;
+  std::string sql_delete;
+  std::string sql_exists;
+  std::string sql_count;
+  std::string sql_clear;
+
+  mutable std::mutex mu;
+  std::unique_ptr<sqlite::Connection> conn;  // null once closed
+  int64_t max_length = 0;                    // SQLITE_LIMIT_LENGTH
+
+  bool cache_on = false;
+  CacheOptions cache_options;
+  kv::WriteCache cache;
+  std::atomic<int> cache_locks{0};
+
+  std::mutex flusher_mu;
+  std::thread flusher;
+  std::condition_variable flusher_cv;  // waits on mu
+  bool flusher_stop = false;           // guarded by mu
+
+  // Closed, or used in a forked child: the error to return; else OK.
+  Status CheckUsableLocked() const;
+  Status CheckSizes(std::string_view key, size_t value_size) const;
+
+  Status InitSchemaLocked();
+
+  Status PutDirectLocked(std::string_view key, std::string_view value);
+  Status PutLocked(std::string_view key, std::string_view value);
+  // OK with *found=false when absent from the table.
+  Status GetFromTableLocked(std::string_view key, std::string* value,
+                            bool* found);
+  Result<bool> ExistsInTableLocked(std::string_view key);
+  // Writes every pending entry in one transaction; ignores the lock.
+  Result<size_t> FlushLocked();
+
+  // One page of a scan (see KVault::Cursor::NextPage).
+  Status ScanPageLocked(std::string_view prefix,
+                        const std::optional<std::string>& after,
+                        size_t limit, bool with_values,
+                        std::vector<std::string>* keys,
+                        std::vector<std::string>* values);
+
+  void StartFlusher(double interval_seconds);  // REQUIRES: flusher_mu held
+  void StopFlusher();                          // REQUIRES: flusher_mu held
+  void FlusherLoop(double interval_seconds);
+
+  // Closes the connection; REQUIRES: mu held, flusher stopped.
+  void CloseConnectionLocked();
+};
+
+// The smallest key greater than every key starting with `prefix`, or
+// nullopt when there is none (prefix empty or all 0xFF bytes).
+std::optional<std::string> PrefixSuccessor(std::string_view prefix);
+
+}  // namespace ambervault
+
+#endif  // AMBERVAULT_SRC_KV_KVAULT_REP_H_

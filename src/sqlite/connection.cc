@@ -1,0 +1,181 @@
+// Copyright 2026 The AmberVault Authors. Licensed under the Apache License 2.0.
+
+#include "sqlite/connection.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "sqlite/sqlite_status.h"
+
+namespace ambervault::sqlite {
+
+namespace {
+
+bool IsMemoryPath(const std::string& path) {
+  return path.empty() || path == ":memory:";
+}
+
+Status ValidateOptions(const OpenOptions& o) {
+  if (o.page_size < 512 || o.page_size > 65536 ||
+      (o.page_size & (o.page_size - 1)) != 0) {
+    return Status::InvalidArgument(
+        "page_size must be a power of two from 512 to 65536, got " +
+        std::to_string(o.page_size));
+  }
+  if (o.mmap_size < 0) {
+    return Status::InvalidArgument("mmap_size must be >= 0");
+  }
+  if (o.cache_kb < 0) return Status::InvalidArgument("cache_kb must be >= 0");
+  if (o.busy_timeout_ms < 0) {
+    return Status::InvalidArgument("busy_timeout must be >= 0");
+  }
+  return Status::OK();
+}
+
+const char* SynchronousName(Synchronous s) {
+  switch (s) {
+    case Synchronous::kOff: return "OFF";
+    case Synchronous::kNormal: return "NORMAL";
+    case Synchronous::kFull: return "FULL";
+    case Synchronous::kExtra: return "EXTRA";
+  }
+  return "NORMAL";
+}
+
+}  // namespace
+
+Connection::Connection(sqlite3* db, std::string path)
+    : db_(db), path_(std::move(path)), pid_(getpid()) {}
+
+Connection::~Connection() {
+  statements_.clear();  // finalize before closing
+  if (owned_by_this_process()) {
+    sqlite3_close_v2(db_);
+  }
+  // In a forked child the handle is deliberately leaked: closing it would
+  // drop the POSIX locks the parent holds on the same file.
+}
+
+bool Connection::owned_by_this_process() const { return getpid() == pid_; }
+
+Result<std::unique_ptr<Connection>> Connection::Open(
+    const std::string& path, const OpenOptions& options) {
+  AMBERVAULT_RETURN_IF_ERROR(ValidateOptions(options));
+  const bool is_memory = IsMemoryPath(path);
+  if (!is_memory) {
+    std::error_code ec;
+    auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty() && options.create_if_missing && !options.read_only) {
+      std::filesystem::create_directories(parent, ec);
+      if (ec) {
+        return Status::IOError("cannot create folder '" + parent.string() +
+                               "': " + ec.message());
+      }
+    }
+    if (std::filesystem::is_directory(path, ec)) {
+      return Status::IOError("cannot open '" + path + "': it is a directory");
+    }
+  }
+  int flags = SQLITE_OPEN_NOMUTEX;
+  if (options.read_only) {
+    flags |= SQLITE_OPEN_READONLY;
+  } else {
+    flags |= SQLITE_OPEN_READWRITE;
+    if (options.create_if_missing) flags |= SQLITE_OPEN_CREATE;
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(is_memory ? ":memory:" : path.c_str(), &db, flags,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = FromSqlite(rc, db, "cannot open '" + path + "'");
+    sqlite3_close_v2(db);
+    return s;
+  }
+  std::unique_ptr<Connection> conn(new Connection(db, path));
+  sqlite3_extended_result_codes(db, 1);
+  Status s = conn->Configure(options, is_memory);
+  if (!s.ok()) return s.WithContext("cannot open '" + path + "'");
+  return conn;
+}
+
+Status Connection::Configure(const OpenOptions& o, bool is_memory) {
+  sqlite3_busy_timeout(db_, o.busy_timeout_ms);
+  // Probe: reading the schema cookie reads the file header, so a file that
+  // is not an SQLite database (or has a damaged header) fails now and not
+  // on some later call.
+  AMBERVAULT_ASSIGN_OR_RETURN(int64_t page_count,
+                              QueryInt64("PRAGMA page_count"));
+  AMBERVAULT_RETURN_IF_ERROR(QueryInt64("PRAGMA schema_version").status());
+  if (page_count == 0 && !o.read_only) {
+    // A new file: the page size can still be chosen (before WAL is on).
+    AMBERVAULT_RETURN_IF_ERROR(
+        Exec("PRAGMA page_size=" + std::to_string(o.page_size)));
+  }
+  if (o.enable_wal && !o.read_only && !is_memory) {
+    AMBERVAULT_ASSIGN_OR_RETURN(std::string mode,
+                                QueryText("PRAGMA journal_mode=WAL"));
+    if (mode != "wal") {
+      return Status::IOError("cannot enable WAL mode (journal_mode is '" +
+                             mode + "')");
+    }
+    AMBERVAULT_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=1000"));
+  }
+  AMBERVAULT_RETURN_IF_ERROR(Exec(std::string("PRAGMA synchronous=") +
+                                  SynchronousName(o.synchronous)));
+  AMBERVAULT_RETURN_IF_ERROR(
+      QueryText("PRAGMA mmap_size=" + std::to_string(o.mmap_size)).status());
+  AMBERVAULT_RETURN_IF_ERROR(
+      Exec("PRAGMA cache_size=-" + std::to_string(o.cache_kb)));
+  AMBERVAULT_RETURN_IF_ERROR(Exec("PRAGMA temp_store=MEMORY"));
+  return Status::OK();
+}
+
+Status Connection::Exec(std::string_view sql) {
+  std::string text(sql);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::OK();
+  std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
+  sqlite3_free(err);
+  return Status(CodeFor(rc), msg, rc);
+}
+
+Result<Statement*> Connection::Prepare(std::string_view sql) {
+  auto it = statements_.find(std::string(sql));
+  if (it != statements_.end()) return it->second.get();
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return FromSqlite(rc, db_, "prepare");
+  }
+  auto owned = std::make_unique<Statement>(db_, stmt);
+  Statement* raw = owned.get();
+  statements_.emplace(std::string(sql), std::move(owned));
+  return raw;
+}
+
+Result<std::string> Connection::QueryText(std::string_view sql) {
+  AMBERVAULT_ASSIGN_OR_RETURN(Statement * stmt, Prepare(sql));
+  StatementUse use(stmt);
+  AMBERVAULT_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::string();
+  return std::string(stmt->ColumnBlob(0));
+}
+
+Result<int64_t> Connection::QueryInt64(std::string_view sql) {
+  AMBERVAULT_ASSIGN_OR_RETURN(Statement * stmt, Prepare(sql));
+  StatementUse use(stmt);
+  AMBERVAULT_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return Status::Internal("no row from: " + std::string(sql));
+  return stmt->ColumnInt64(0);
+}
+
+int64_t Connection::max_length() const {
+  return sqlite3_limit(db_, SQLITE_LIMIT_LENGTH, -1);
+}
+
+}  // namespace ambervault::sqlite

@@ -1,0 +1,78 @@
+// Copyright 2026 The AmberVault Authors. Licensed under the Apache License 2.0.
+//
+// Connection: one owned sqlite3 handle opened with OpenOptions, plus a
+// cache of prepared statements keyed by SQL text.
+//
+// Thread safety: none. The owner (a vault) serializes every use, which is
+// why the handle is opened with SQLITE_OPEN_NOMUTEX.
+//
+// fork(): a Connection remembers the process that opened it. In any other
+// process Close() leaks the handle instead of closing it, because closing
+// an inherited handle would release the parent's POSIX locks.
+
+#ifndef AMBERVAULT_SRC_SQLITE_CONNECTION_H_
+#define AMBERVAULT_SRC_SQLITE_CONNECTION_H_
+
+#include <sqlite3.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "ambervault/options.h"
+#include "ambervault/status.h"
+#include "sqlite/statement.h"
+
+namespace ambervault::sqlite {
+
+class Connection {
+ public:
+  // Opens `path` (":memory:" or "" for a private in-memory database),
+  // applies the pragmas of `options`, and probes the file so that a file
+  // that is not a database fails here with Corruption.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path,
+                                                  const OpenOptions& options);
+
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements that return no rows of interest.
+  Status Exec(std::string_view sql);
+
+  // A cached prepared statement for `sql`, reset and ready to bind. The
+  // pointer stays valid for the life of the connection. Wrap uses in a
+  // StatementUse so the statement is reset afterwards.
+  Result<Statement*> Prepare(std::string_view sql);
+
+  // Runs a query that returns one row with one column and gives back that
+  // column as text (e.g. a PRAGMA). Empty when it returns no rows.
+  Result<std::string> QueryText(std::string_view sql);
+  Result<int64_t> QueryInt64(std::string_view sql);
+
+  // Rows changed by the most recent INSERT/UPDATE/DELETE.
+  int64_t changes() const { return sqlite3_changes64(db_); }
+  bool in_transaction() const { return !sqlite3_get_autocommit(db_); }
+  // SQLITE_LIMIT_LENGTH: the largest string or blob (and row) in bytes.
+  int64_t max_length() const;
+  // True when the calling process is the one that opened the connection.
+  bool owned_by_this_process() const;
+
+  sqlite3* db() const { return db_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  Connection(sqlite3* db, std::string path);
+  Status Configure(const OpenOptions& options, bool is_memory);
+
+  sqlite3* db_;
+  std::string path_;
+  pid_t pid_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
+};
+
+}  // namespace ambervault::sqlite
+
+#endif  // AMBERVAULT_SRC_SQLITE_CONNECTION_H_

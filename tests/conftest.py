@@ -1,0 +1,159 @@
+"""Shared fixtures and helpers for the ambervault.KVault test suite.
+
+Other connections to a vault's file are made from *other processes* (a
+subprocess running Python's own sqlite3 module) rather than from this
+process: two different SQLite library copies in one process do not share
+POSIX lock state, so an in-process `sqlite3` connection next to an open
+vault can silently break locking. Readers that only need to observe what a
+vault committed use a second ambervault.KVault (same library, safe).
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+
+import ambervault
+from ambervault import KVault
+
+PYTHON_DIR = pathlib.Path(ambervault.__file__).resolve().parent.parent
+
+
+def subprocess_env():
+    """Environment for a child Python that must import this ambervault."""
+    env = dict(os.environ)
+    old = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(PYTHON_DIR) + (os.pathsep + old if old else "")
+    return env
+
+
+def run_python(code, *args, timeout=120):
+    """Runs `python -c code args...`; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def read_back(path, table="kv"):
+    """Everything committed in `path`, read through a fresh KVault."""
+    with KVault(path, table=table) as other:
+        return dict(other.items())
+
+
+_HOLDER = r"""
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)
+con.execute("BEGIN IMMEDIATE")
+sys.stdout.write("locked\n")
+sys.stdout.flush()
+sys.stdin.readline()
+con.execute("ROLLBACK")
+con.close()
+sys.stdout.write("released\n")
+sys.stdout.flush()
+"""
+
+
+class WriteLockHolder:
+    """Another process whose sqlite3 connection holds BEGIN IMMEDIATE."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.proc = None
+
+    def acquire(self):
+        assert self.proc is None
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, self.path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stdout.readline()
+        if line != "locked\n":
+            self.proc.kill()
+            _, err = self.proc.communicate(timeout=10)
+            self.proc = None
+            raise AssertionError(f"lock holder failed to lock: {line!r} {err}")
+        return self
+
+    def release(self):
+        proc, self.proc = self.proc, None
+        assert proc is not None
+        out, err = proc.communicate("\n", timeout=30)
+        assert proc.returncode == 0, err
+        assert out == "released\n", (out, err)
+
+    def kill(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.communicate(timeout=10)
+            self.proc = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        if self.proc is not None:
+            self.release()
+
+
+@pytest.fixture
+def write_lock():
+    """Factory: write_lock(path) -> WriteLockHolder (not yet acquired)."""
+    holders = []
+
+    def make(path):
+        holder = WriteLockHolder(path)
+        holders.append(holder)
+        return holder
+
+    yield make
+    for holder in holders:
+        holder.kill()
+
+
+@pytest.fixture
+def vault_path(tmp_path):
+    return str(tmp_path / "vault.db")
+
+
+@pytest.fixture
+def open_vault(vault_path):
+    """Factory: open_vault(path=vault_path, **options) -> KVault, closed at teardown."""
+    opened = []
+
+    def make(path=None, **options):
+        vault = KVault(vault_path if path is None else path, **options)
+        opened.append(vault)
+        return vault
+
+    yield make
+    for vault in reversed(opened):
+        try:
+            vault.close()
+        except Exception:  # teardown only; the test already reported
+            pass
+
+
+@pytest.fixture
+def kv(open_vault):
+    return open_vault()
+
+
+def wait_until(predicate, timeout, interval=0.02):
+    """Polls predicate() until true or timeout seconds; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
