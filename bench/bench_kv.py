@@ -63,8 +63,8 @@ def import_lib(name: str):
     try:
         return importlib.import_module(name)
     except ImportError:
-        # A namespace-less source tree without its built extension, or a
-        # stale install: retry from the repository tree once.
+        # Found somewhere else but broken (a stale install, say): retry from
+        # the repository tree once.
         if name == "ambervault" and str(REPO_PYTHON) not in sys.path:
             sys.path.insert(0, str(REPO_PYTHON))
             for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
@@ -168,6 +168,23 @@ def lib_sqlite_version(mod) -> str:
         if v:
             return v
     return "unknown"
+
+
+def _native_fingerprints(mod) -> dict:
+    """sha256 prefix and mtime of the package's extension modules, so that a
+    rebuild in the middle of a run can be detected."""
+    import hashlib
+
+    out = {}
+    for d in getattr(mod, "__path__", []) or []:
+        for f in sorted(Path(d).glob("*.so")):
+            try:
+                h = hashlib.sha256(f.read_bytes()).hexdigest()[:16]
+                mtime = _dt.datetime.fromtimestamp(f.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+                out[str(f)] = {"sha256_16": h, "mtime": mtime}
+            except OSError:
+                pass
+    return out
 
 
 def make_vault(mod, path: str):
@@ -294,6 +311,7 @@ def probe_main(lib: str) -> int:
         info["version"] = lib_version(mod)
         info["file"] = getattr(mod, "__file__", None)
         info["sqlite"] = lib_sqlite_version(mod)
+        info["native_files"] = _native_fingerprints(mod)
         tmp = tempfile.mkdtemp(prefix=f"bench_kv_probe_{lib}_")
         try:
             v = mod.KVault(os.path.join(tmp, "probe.db"))
@@ -378,6 +396,33 @@ def machine_info(tmpdir: str | None) -> dict:
     except Exception:
         pass
     return info
+
+
+def _cpu_snapshot() -> tuple[float, float, float] | None:
+    """(wall, machine-wide busy CPU seconds, CPU seconds of our children)."""
+    import resource
+
+    try:
+        with open("/proc/stat") as fh:
+            f = [int(v) for v in fh.readline().split()[1:]]
+        tick = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
+    # user-mode CPU (user + nice) of the whole machine: kernel time is left
+    # out, since writeback threads work on this benchmark's own I/O.
+    user = (f[0] + f[1]) / tick
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return time.monotonic(), user, ru.ru_utime + me.ru_utime
+
+
+def _foreign_load(before, after) -> float | None:
+    """Average number of cores kept busy (in user mode) by processes other
+    than this benchmark and its workers, between two snapshots."""
+    if not before or not after or after[0] <= before[0]:
+        return None
+    other = (after[1] - before[1]) - (after[2] - before[2])
+    return max(0.0, other / (after[0] - before[0]))
 
 
 def _fmt_num(x, digits=0) -> str:
@@ -471,6 +516,8 @@ def main(argv=None) -> int:
             extra = f"; MISSING {info['missing_methods']}" if info.get("missing_methods") else ""
             print(f"- {lib} {info.get('version')}: SQLite {info.get('sqlite')}; {ap}{extra}")
             print(f"  ({info.get('file')})")
+            for f, fp in (info.get("native_files") or {}).items():
+                print(f"  {os.path.basename(f)}: sha256 {fp['sha256_16']}..., built {fp['mtime']}")
         else:
             print(f"- {lib}: NOT INSTALLED ({info.get('error', 'import failed')})")
     print(
@@ -487,6 +534,8 @@ def main(argv=None) -> int:
     total = len(cases) * a.repeat * len(avail)
     done = 0
     t_start = time.perf_counter()
+    load_avg_start = os.getloadavg() if hasattr(os, "getloadavg") else None
+    snap_start = _cpu_snapshot()
     for r in range(a.repeat):
         for ci, case in enumerate(cases):
             order = list(avail) if (ci + r) % 2 == 0 else list(reversed(avail))
@@ -510,6 +559,21 @@ def main(argv=None) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
+
+    foreign = _foreign_load(snap_start, _cpu_snapshot())
+    machine["foreign_cpu_cores_during_run"] = foreign
+    machine["loadavg_start"] = load_avg_start
+    machine["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+
+    # Was a library rebuilt or reinstalled while we ran?
+    changed = []
+    for lib in avail:
+        after = _run_child(["--probe", lib], timeout=300)
+        probes[lib]["native_files_after"] = after.get("native_files")
+        if after.get("native_files") != probes[lib].get("native_files") or after.get("version") != probes[lib].get(
+            "version"
+        ):
+            changed.append(lib)
 
     rows = []
     for ci, case in enumerate(cases):
@@ -578,6 +642,23 @@ def main(argv=None) -> int:
         print("Errors:")
         for c, lib, err in errors:
             print(f"- {c['workload']} N={c['n']} size={c['size']} cache={c['cache_mb']} {lib}: {err}")
+    if changed:
+        print()
+        print(
+            f"WARNING: {', '.join(changed)} changed on disk during the run (rebuilt or reinstalled); "
+            "the rows may mix builds. Re-run for clean numbers."
+        )
+    if foreign is not None:
+        print()
+        note = (
+            "  WARNING: the machine was not idle; rerun for clean numbers."
+            if foreign > 0.25
+            else ""
+        )
+        print(
+            f"Other processes used {foreign:.2f} CPU cores (user time) on average during the run "
+            f"(of {machine.get('nproc')}).{note}"
+        )
     print()
     print("ratio = ambervault ops/s / kohakuvault ops/s (same as the MB/s ratio); MB = 2^20 bytes of values.")
     print()

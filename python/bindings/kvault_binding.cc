@@ -148,6 +148,12 @@ class PyKVault {
 
   KVault* vault() { return vault_.get(); }
 
+  void CheckOpen() {
+    if (vault_->closed()) {
+      ThrowIfError(Status::Closed("Cannot operate on closed KVault"));
+    }
+  }
+
   nb::bytes GetItem(nb::handle key) {
     std::string_view k = KeyBytes(key);
     std::string value;
@@ -289,6 +295,10 @@ class PyKVault {
     if (chunk_size && *chunk_size <= 0) {
       RaiseInvalidArgument("chunk_size must be > 0");
     }
+    if (!nb::hasattr(reader, "read")) {
+      RaiseInvalidType(std::string("reader must have a read() method, not ") +
+                       Py_TYPE(reader.ptr())->tp_name);
+    }
     nb::object read = reader.attr("read");
     // An exception raised by the reader is kept and re-raised as itself.
     std::optional<nb::python_error> reader_error;
@@ -334,6 +344,10 @@ class PyKVault {
     std::string_view k = KeyBytes(key);
     if (chunk_size && *chunk_size <= 0) {
       RaiseInvalidArgument("chunk_size must be > 0");
+    }
+    if (!nb::hasattr(writer, "write")) {
+      RaiseInvalidType(std::string("writer must have a write() method, not ") +
+                       Py_TYPE(writer.ptr())->tp_name);
     }
     nb::object write = writer.attr("write");
     std::optional<nb::python_error> writer_error;
@@ -493,25 +507,25 @@ void RegisterKVault(nb::module_& m) {
            nb::arg("page_size") = 32768, nb::arg("mmap_size") = 268435456,
            nb::arg("cache_kb") = 100000, nb::arg("busy_timeout") = 5.0,
            nb::arg("synchronous") = "normal", nb::arg("read_only") = false)
-      .def("__getitem__", &PyKVault::GetItem, nb::arg("key"))
-      .def("__setitem__", &PyKVault::Put, nb::arg("key"), nb::arg("value"))
-      .def("__delitem__", &PyKVault::DelItem, nb::arg("key"))
-      .def("__contains__", &PyKVault::Exists, nb::arg("key"))
+      .def("__getitem__", &PyKVault::GetItem, nb::arg("key").none())
+      .def("__setitem__", &PyKVault::Put, nb::arg("key").none(), nb::arg("value").none())
+      .def("__delitem__", &PyKVault::DelItem, nb::arg("key").none())
+      .def("__contains__", &PyKVault::Exists, nb::arg("key").none())
       .def("__len__", &PyKVault::Len)
-      .def("get", &PyKVault::Get, nb::arg("key"),
-           nb::arg("default") = nb::none(),
+      .def("get", &PyKVault::Get, nb::arg("key").none(),
+           nb::arg("default").none() = nb::none(),
            "Value of key as bytes, or default when it is absent.")
-      .def("put", &PyKVault::Put, nb::arg("key"), nb::arg("value"),
+      .def("put", &PyKVault::Put, nb::arg("key").none(), nb::arg("value").none(),
            "Store value (bytes-like) under key (str or bytes).")
-      .def("delete", &PyKVault::Delete, nb::arg("key"),
+      .def("delete", &PyKVault::Delete, nb::arg("key").none(),
            "Remove key; True if it existed.")
-      .def("exists", &PyKVault::Exists, nb::arg("key"))
-      .def("pop", &PyKVault::Pop, nb::arg("key"), nb::arg("default"),
+      .def("exists", &PyKVault::Exists, nb::arg("key").none())
+      .def("pop", &PyKVault::Pop, nb::arg("key").none(), nb::arg("default"),
            "Remove key and return its value; default (if given) or KeyError "
            "when absent.")
-      .def("setdefault", &PyKVault::SetDefault, nb::arg("key"),
-           nb::arg("default"))
-      .def("update", &PyKVault::Update, nb::arg("other") = nb::none(),
+      .def("setdefault", &PyKVault::SetDefault, nb::arg("key").none(),
+           nb::arg("default").none())
+      .def("update", &PyKVault::Update, nb::arg("other").none() = nb::none(),
            nb::arg("kwargs"))
       .def("clear", &PyKVault::Clear, "Remove every key in one transaction.")
       .def(
@@ -527,7 +541,7 @@ void RegisterKVault(nb::module_& m) {
              std::optional<int64_t> limit) {
             return MakeIterator(self.h, *self.p, prefix, Kind::kKeys, limit);
           },
-          nb::arg("prefix") = nb::none(), nb::arg("limit") = nb::none(),
+          nb::arg("prefix").none() = nb::none(), nb::arg("limit").none() = nb::none(),
           nb::rv_policy::take_ownership,
           "Iterator over keys (bytes) in key order, optionally only those "
           "starting with prefix and at most limit of them.")
@@ -545,11 +559,11 @@ void RegisterKVault(nb::module_& m) {
                                 std::nullopt);
           },
           nb::rv_policy::take_ownership)
-      .def("_put_stream", &PyKVault::PutStream, nb::arg("key"),
-           nb::arg("reader"), nb::arg("size").none(),
+      .def("_put_stream", &PyKVault::PutStream, nb::arg("key").none(),
+           nb::arg("reader").none(), nb::arg("size").none(),
            nb::arg("chunk_size").none())
-      .def("get_to_file", &PyKVault::GetStream, nb::arg("key"),
-           nb::arg("writer"), nb::kw_only(),
+      .def("get_to_file", &PyKVault::GetStream, nb::arg("key").none(),
+           nb::arg("writer").none(), nb::kw_only(),
            nb::arg("chunk_size").none() = nb::none(),
            "Stream the value of key into writer.write(); returns the byte "
            "count.")
@@ -562,8 +576,15 @@ void RegisterKVault(nb::module_& m) {
            "Write pending cache entries in one transaction; returns how many "
            "(0 while the cache is locked).")
       .def("cache_enabled",
-           [](PyKVault& kv) { return kv.vault()->cache_enabled(); })
-      .def("_lock_cache", [](PyKVault& kv) { kv.vault()->LockCache(); })
+           [](PyKVault& kv) {
+             kv.CheckOpen();
+             return kv.vault()->cache_enabled();
+           })
+      .def("_lock_cache",
+           [](PyKVault& kv) {
+             kv.CheckOpen();
+             kv.vault()->LockCache();
+           })
       .def("_unlock_cache", [](PyKVault& kv) { kv.vault()->UnlockCache(); })
       .def("checkpoint", &PyKVault::Checkpoint)
       .def("optimize", &PyKVault::Optimize)

@@ -1,0 +1,63 @@
+# AmberVault developer entry points.
+#   make demo   install what is needed, build, run the quick-start example
+#   make test   install what is needed, build, run the C++ and Python tests
+#   make bench  run the benchmark harness against kohakuvault
+# Variables: PYTHON (default python3), BUILD (build folder), SANITIZE.
+
+PYTHON ?= python3
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+APT_PACKAGES := g++ libsqlite3-dev libgtest-dev libgmock-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PYTHONPATH := $(CURDIR)/python$(if $(PYTHONPATH),:$(PYTHONPATH))
+
+.PHONY: all deps deps-apt deps-pip configure build demo test test-cpp test-python bench asan clean
+
+all: build
+
+deps: deps-apt deps-pip
+
+# System packages, installed only when missing.
+deps-apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+deps-pip:
+	@$(PYTHON) -c "import nanobind, scikit_build_core, pytest, kohakuvault, tqdm" 2>/dev/null || \
+	  $(PYTHON) -m pip install -q -r requirements-dev.txt
+
+configure: deps
+	@[ -f $(BUILD)/CMakeCache.txt ] || cmake -S . -B $(BUILD) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DPython_EXECUTABLE=$$(command -v $(PYTHON)) \
+	  $(if $(SANITIZE),-DAMBERVAULT_SANITIZE=$(SANITIZE))
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(PYTHON) examples/quickstart.py
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-cpp: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -E pytest
+
+test-python: build
+	$(PYTHON) -m pytest -q tests
+
+bench: build
+	$(PYTHON) bench/bench_kv.py
+
+# C++ tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) test-cpp BUILD=build-asan SANITIZE=address,undefined
+
+clean:
+	rm -rf $(BUILD) build-asan python/ambervault/_core*.so
