@@ -37,6 +37,7 @@ Status KVault::Rep::ScanPageLocked(std::string_view prefix,
 
   std::vector<std::string> db_keys, db_values;
   bool db_exhausted = true;
+  AMBERVAULT_RETURN_IF_ERROR(BeginReadLocked());
   {
     AMBERVAULT_ASSIGN_OR_RETURN(sqlite::Statement * stmt, conn->Prepare(sql));
     sqlite::StatementUse use(stmt);
@@ -115,8 +116,10 @@ Status KVault::Cursor::NextPage(std::vector<std::string>* keys,
   Status s = sqlite::RetryOnBusy(rep->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(rep->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep->CheckUsableLocked());
-    return rep->ScanPageLocked(prefix_, last_key_, page_size_, with_values_,
-                               keys, vals);
+    Status s = rep->ScanPageLocked(prefix_, last_key_, page_size_,
+                                   with_values_, keys, vals);
+    if (!s.ok()) rep->EndReadLeaseLocked();
+    return s;
   });
   AMBERVAULT_RETURN_IF_ERROR(s);
   if (keys->empty()) {

@@ -142,6 +142,7 @@ Status KVault::Rep::InitSchemaLocked() {
 
 Status KVault::Rep::PutDirectLocked(std::string_view key,
                                     std::string_view value) {
+  EndReadLeaseLocked();  // a write must never join the read lease
   AMBERVAULT_ASSIGN_OR_RETURN(Statement * stmt, conn->Prepare(sql_put));
   StatementUse use(stmt);
   AMBERVAULT_RETURN_IF_ERROR(stmt->BindBlob(1, key));
@@ -182,6 +183,7 @@ Status KVault::Rep::PutLocked(std::string_view key, std::string_view value) {
 
 Status KVault::Rep::GetFromTableLocked(std::string_view key,
                                        std::string* value, bool* found) {
+  AMBERVAULT_RETURN_IF_ERROR(BeginReadLocked());
   AMBERVAULT_ASSIGN_OR_RETURN(Statement * stmt, conn->Prepare(sql_get));
   StatementUse use(stmt);
   AMBERVAULT_RETURN_IF_ERROR(stmt->BindBlob(1, key));
@@ -192,6 +194,7 @@ Status KVault::Rep::GetFromTableLocked(std::string_view key,
 }
 
 Result<bool> KVault::Rep::ExistsInTableLocked(std::string_view key) {
+  AMBERVAULT_RETURN_IF_ERROR(BeginReadLocked());
   AMBERVAULT_ASSIGN_OR_RETURN(Statement * stmt, conn->Prepare(sql_exists));
   StatementUse use(stmt);
   AMBERVAULT_RETURN_IF_ERROR(stmt->BindBlob(1, key));
@@ -212,6 +215,52 @@ Result<size_t> KVault::Rep::FlushLocked() {
   size_t n = cache.entries();
   cache.Clear();
   return n;
+}
+
+Status KVault::Rep::BeginReadLocked() {
+  const bool was_active = conn->read_lease_active();
+  Status s = conn->BeginReadLease();
+  if (!s.ok()) {
+    conn->EndReadLease();
+    return s;
+  }
+  if (!was_active && conn->read_lease_active()) {
+    if (!lease_reaper.joinable()) {
+      lease_reaper_stop = false;
+      lease_reaper = std::thread([this] { LeaseReaperLoop(); });
+    }
+    lease_cv.notify_one();
+  }
+  return Status::OK();
+}
+
+void KVault::Rep::EndReadLeaseLocked() {
+  if (conn != nullptr) conn->EndReadLease();
+}
+
+void KVault::Rep::LeaseReaperLoop() {
+  std::unique_lock<std::mutex> l(mu);
+  while (!lease_reaper_stop) {
+    if (conn != nullptr && conn->read_lease_active()) {
+      auto idle = std::chrono::steady_clock::now() - conn->read_lease_last_use();
+      if (idle >= kLeaseIdle) {
+        conn->EndReadLease();
+      } else {
+        lease_cv.wait_for(l, kLeaseIdle - idle);
+      }
+    } else {
+      lease_cv.wait(l);
+    }
+  }
+}
+
+void KVault::Rep::StopLeaseReaper() {
+  {
+    std::lock_guard<std::mutex> l(mu);
+    lease_reaper_stop = true;
+  }
+  lease_cv.notify_all();
+  if (lease_reaper.joinable()) lease_reaper.join();
 }
 
 void KVault::Rep::StartFlusher(double interval_seconds) {
@@ -286,6 +335,7 @@ KVault::~KVault() {
                  s.ToString().c_str());
     std::lock_guard<std::mutex> fl(rep_->flusher_mu);
     rep_->StopFlusher();
+    rep_->StopLeaseReaper();
     std::lock_guard<std::mutex> l(rep_->mu);
     rep_->CloseConnectionLocked();
   }
@@ -342,7 +392,11 @@ Status KVault::Get(std::string_view key, std::string* value) {
       }
     }
     bool found = false;
-    AMBERVAULT_RETURN_IF_ERROR(rep_->GetFromTableLocked(key, value, &found));
+    Status s = rep_->GetFromTableLocked(key, value, &found);
+    if (!s.ok()) {
+      rep_->EndReadLeaseLocked();  // a retry starts from a fresh snapshot
+      return s;
+    }
     if (!found) return Status::NotFound("key not found");
     return Status::OK();
   });
@@ -358,6 +412,7 @@ Result<bool> KVault::Delete(std::string_view key) {
   return RetryOnBusy(rep_->options.retry, [&]() -> Result<bool> {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
+    rep_->EndReadLeaseLocked();
     AMBERVAULT_ASSIGN_OR_RETURN(Statement * stmt,
                                 rep_->conn->Prepare(rep_->sql_delete));
     StatementUse use(stmt);
@@ -375,7 +430,9 @@ Result<bool> KVault::Exists(std::string_view key) {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
     if (rep_->cache.Find(key) != nullptr) return true;
-    return rep_->ExistsInTableLocked(key);
+    Result<bool> r = rep_->ExistsInTableLocked(key);
+    if (!r.ok()) rep_->EndReadLeaseLocked();
+    return r;
   });
 }
 
@@ -497,6 +554,7 @@ Status KVault::Checkpoint() {
   return RetryOnBusy(rep_->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
+    rep_->EndReadLeaseLocked();
     return rep_->conn->Exec("PRAGMA wal_checkpoint(PASSIVE)");
   });
 }
@@ -506,6 +564,7 @@ Status KVault::Optimize() {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
     AMBERVAULT_RETURN_IF_ERROR(rep_->FlushLocked().status());
+    rep_->EndReadLeaseLocked();
     AMBERVAULT_RETURN_IF_ERROR(rep_->conn->Exec("PRAGMA optimize"));
     return rep_->conn->Exec("VACUUM");
   });
@@ -517,6 +576,9 @@ Status KVault::Close() {
     std::lock_guard<std::mutex> l(rep_->mu);
     if (rep_->conn == nullptr) return Status::OK();
     if (!rep_->conn->owned_by_this_process()) {
+      // A forked child: the parent's threads do not exist here.
+      if (rep_->flusher.joinable()) rep_->flusher.detach();
+      if (rep_->lease_reaper.joinable()) rep_->lease_reaper.detach();
       rep_->CloseConnectionLocked();  // leaks the parent's handle
       return Status::OK();
     }
@@ -530,6 +592,7 @@ Status KVault::Close() {
   });
   if (!s.ok()) return s.WithContext("close: flushing the write-back cache");
   rep_->StopFlusher();
+  rep_->StopLeaseReaper();
   std::lock_guard<std::mutex> l(rep_->mu);
   if (!rep_->cache.empty()) {
     // A writer slipped in between the flush and here; flush once more.

@@ -13,6 +13,7 @@
 #define AMBERVAULT_SRC_KV_KVAULT_REP_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -52,6 +53,13 @@ struct KVault::Rep {
   kv::WriteCache cache;
   std::atomic<int> cache_locks{0};
 
+  // Ends the connection's read lease once it has been idle this long, so
+  // an idle vault never pins the WAL (see Connection::BeginReadLease).
+  static constexpr std::chrono::milliseconds kLeaseIdle{2};
+  std::thread lease_reaper;
+  std::condition_variable lease_cv;  // waits on mu
+  bool lease_reaper_stop = false;    // guarded by mu
+
   std::mutex flusher_mu;
   std::thread flusher;
   std::condition_variable flusher_cv;  // waits on mu
@@ -78,6 +86,13 @@ struct KVault::Rep {
                         size_t limit, bool with_values,
                         std::vector<std::string>* keys,
                         std::vector<std::string>* values);
+
+  // A read lease for the statements that follow (and the reaper thread that
+  // ends it when idle). Reads call this; writes call EndReadLeaseLocked.
+  Status BeginReadLocked();
+  void EndReadLeaseLocked();
+  void LeaseReaperLoop();
+  void StopLeaseReaper();  // REQUIRES: mu not held
 
   void StartFlusher(double interval_seconds);  // REQUIRES: flusher_mu held
   void StopFlusher();                          // REQUIRES: flusher_mu held

@@ -50,6 +50,8 @@ Connection::Connection(sqlite3* db, std::string path)
     : db_(db), path_(std::move(path)), pid_(getpid()) {}
 
 Connection::~Connection() {
+  if (owned_by_this_process()) EndReadLease();
+  wal_watch_.reset();   // points into SQLite's own mapping
   statements_.clear();  // finalize before closing
   if (owned_by_this_process()) {
     sqlite3_close_v2(db_);
@@ -97,6 +99,10 @@ Result<std::unique_ptr<Connection>> Connection::Open(
   sqlite3_extended_result_codes(db, 1);
   Status s = conn->Configure(options, is_memory);
   if (!s.ok()) return s.WithContext("cannot open '" + path + "'");
+  if (!is_memory) {
+    auto mode = conn->QueryText("PRAGMA journal_mode");
+    conn->wal_mode_ = mode.ok() && *mode == "wal";
+  }
   return conn;
 }
 
@@ -130,6 +136,51 @@ Status Connection::Configure(const OpenOptions& o, bool is_memory) {
       Exec("PRAGMA cache_size=-" + std::to_string(o.cache_kb)));
   AMBERVAULT_RETURN_IF_ERROR(Exec("PRAGMA temp_store=MEMORY"));
   return Status::OK();
+}
+
+Status Connection::BeginReadLease() {
+  if (wal_watch_ == nullptr) {
+    // SQLite maps the wal-index at the first read transaction: until then
+    // (and always when not in WAL mode) reads run in autocommit.
+    if (!wal_mode_) return Status::OK();
+    wal_watch_ = WalWatch::Open(db_);
+    if (wal_watch_ == nullptr) return Status::OK();
+  }
+  // Already inside an explicit transaction: reads use it.
+  if (!lease_active_ && !sqlite3_get_autocommit(db_)) return Status::OK();
+  const auto now = std::chrono::steady_clock::now();
+  if (lease_active_) {
+    if (!sqlite3_get_autocommit(db_) && now - lease_start_ < kMaxLeaseAge &&
+        !wal_watch_->ChangedSince(lease_header_)) {
+      lease_last_use_ = now;
+      return Status::OK();
+    }
+    EndReadLease();
+  }
+  // The header is copied BEFORE the transaction takes its snapshot: a
+  // commit in between makes the copy older than the snapshot, which only
+  // causes one needless renewal, never a stale read.
+  lease_header_ = wal_watch_->Snapshot();
+  AMBERVAULT_ASSIGN_OR_RETURN(Statement * begin, Prepare("BEGIN"));
+  StatementUse use(begin);
+  AMBERVAULT_RETURN_IF_ERROR(begin->Exec());
+  lease_active_ = true;
+  lease_start_ = lease_last_use_ = now;
+  return Status::OK();
+}
+
+void Connection::EndReadLease() {
+  if (!lease_active_) return;
+  lease_active_ = false;
+  if (!sqlite3_get_autocommit(db_)) {
+    // Ending a read-only transaction cannot fail in a way that matters;
+    // ROLLBACK also covers the case where a statement error ended it.
+    auto stmt = Prepare("ROLLBACK");
+    if (stmt.ok()) {
+      StatementUse use(*stmt);
+      (*stmt)->Exec();
+    }
+  }
 }
 
 Status Connection::Exec(std::string_view sql) {

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "ambervault/options.h"
 #include "ambervault/status.h"
 #include "sqlite/statement.h"
+#include "sqlite/wal_watch.h"
 
 namespace ambervault::sqlite {
 
@@ -52,6 +54,28 @@ class Connection {
   Result<std::string> QueryText(std::string_view sql);
   Result<int64_t> QueryInt64(std::string_view sql);
 
+  // ---- Read lease (WAL-mode files only; a no-op otherwise).
+  // Autocommit reads pay for a read transaction each: lock and unlock a
+  // read mark in the -shm file and stat the database (three system calls,
+  // most of a point read's cost). A lease instead keeps one read
+  // transaction open across consecutive reads, and is renewed as soon as
+  // the WAL-index header shows that anyone committed since it began, so
+  // reads are exactly as fresh as autocommit reads. A lease is also renewed
+  // after kMaxLeaseAge, and the owner ends it when idle (EndReadLease) so it
+  // never pins the WAL for long.
+  static constexpr std::chrono::milliseconds kMaxLeaseAge{100};
+
+  // Makes sure the next statements run inside a current read lease.
+  // REQUIRES: no other transaction is open.
+  Status BeginReadLease();
+  // Ends the lease, if any. Every write and every explicit transaction must
+  // call this first (Transaction::Begin does).
+  void EndReadLease();
+  bool read_lease_active() const { return lease_active_; }
+  std::chrono::steady_clock::time_point read_lease_last_use() const {
+    return lease_last_use_;
+  }
+
   // Rows changed by the most recent INSERT/UPDATE/DELETE.
   int64_t changes() const { return sqlite3_changes64(db_); }
   bool in_transaction() const { return !sqlite3_get_autocommit(db_); }
@@ -71,6 +95,13 @@ class Connection {
   std::string path_;
   pid_t pid_;
   std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
+
+  bool wal_mode_ = false;
+  std::unique_ptr<WalWatch> wal_watch_;  // null: no lease (yet)
+  bool lease_active_ = false;
+  WalWatch::Header lease_header_{};
+  std::chrono::steady_clock::time_point lease_start_{};
+  std::chrono::steady_clock::time_point lease_last_use_{};
 };
 
 }  // namespace ambervault::sqlite

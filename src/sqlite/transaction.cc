@@ -5,6 +5,7 @@
 namespace ambervault::sqlite {
 
 Result<Transaction> Transaction::Begin(Connection* conn, Mode mode) {
+  conn->EndReadLease();
   AMBERVAULT_ASSIGN_OR_RETURN(
       Statement * stmt,
       conn->Prepare(mode == Mode::kImmediate ? "BEGIN IMMEDIATE" : "BEGIN"));
