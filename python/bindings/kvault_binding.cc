@@ -95,6 +95,25 @@ class ValueBytes {
 
 nb::bytes ToBytes(std::string_view s) { return nb::bytes(s.data(), s.size()); }
 
+// A per-thread buffer that values are read into before they are copied into
+// a bytes object: no allocation per read. Buffers that grew past 1 MiB are
+// released after use so one huge value does not stay resident.
+class ReadBuffer {
+ public:
+  ReadBuffer() : buffer_(Buffer()) {}
+  ~ReadBuffer() {
+    if (buffer_.capacity() > (1u << 20)) std::string().swap(buffer_);
+  }
+  std::string* get() { return &buffer_; }
+
+ private:
+  static std::string& Buffer() {
+    thread_local std::string buffer;
+    return buffer;
+  }
+  std::string& buffer_;
+};
+
 // ------------------------------------------------------------ the object
 
 class PyKVault {
@@ -156,27 +175,27 @@ class PyKVault {
 
   nb::bytes GetItem(nb::handle key) {
     std::string_view k = KeyBytes(key);
-    std::string value;
+    ReadBuffer value;
     Status s;
     {
       gil_scoped_release release;
-      s = vault_->Get(k, &value);
+      s = vault_->Get(k, value.get());
     }
     ThrowIfError(s, key);
-    return ToBytes(value);
+    return ToBytes(*value.get());
   }
 
   nb::object Get(nb::handle key, nb::handle default_value) {
     std::string_view k = KeyBytes(key);
-    std::string value;
+    ReadBuffer value;
     Status s;
     {
       gil_scoped_release release;
-      s = vault_->Get(k, &value);
+      s = vault_->Get(k, value.get());
     }
     if (s.IsNotFound()) return nb::borrow(default_value);
     ThrowIfError(s, key);
-    return ToBytes(value);
+    return ToBytes(*value.get());
   }
 
   void Put(nb::handle key, nb::handle value) {

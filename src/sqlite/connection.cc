@@ -2,7 +2,9 @@
 
 #include "sqlite/connection.h"
 
-#include <unistd.h>
+#include <pthread.h>
+
+#include <atomic>
 
 #include <filesystem>
 #include <system_error>
@@ -12,6 +14,20 @@
 namespace ambervault::sqlite {
 
 namespace {
+
+// Incremented in every child after fork(): a Connection made in an earlier
+// generation belongs to another process. Cheaper than getpid() per call,
+// which is a system call in current glibc.
+std::atomic<uint64_t> fork_generation{0};
+
+uint64_t ForkGeneration() {
+  static const bool registered = [] {
+    pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+    return true;
+  }();
+  (void)registered;
+  return fork_generation.load(std::memory_order_relaxed);
+}
 
 bool IsMemoryPath(const std::string& path) {
   return path.empty() || path == ":memory:";
@@ -47,7 +63,7 @@ const char* SynchronousName(Synchronous s) {
 }  // namespace
 
 Connection::Connection(sqlite3* db, std::string path)
-    : db_(db), path_(std::move(path)), pid_(getpid()) {}
+    : db_(db), path_(std::move(path)), generation_(ForkGeneration()) {}
 
 Connection::~Connection() {
   if (owned_by_this_process()) EndReadLease();
@@ -60,7 +76,9 @@ Connection::~Connection() {
   // drop the POSIX locks the parent holds on the same file.
 }
 
-bool Connection::owned_by_this_process() const { return getpid() == pid_; }
+bool Connection::owned_by_this_process() const {
+  return ForkGeneration() == generation_;
+}
 
 Result<std::unique_ptr<Connection>> Connection::Open(
     const std::string& path, const OpenOptions& options) {

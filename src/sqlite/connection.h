@@ -14,7 +14,6 @@
 #define AMBERVAULT_SRC_SQLITE_CONNECTION_H_
 
 #include <sqlite3.h>
-#include <sys/types.h>
 
 #include <chrono>
 #include <memory>
@@ -93,7 +92,7 @@ class Connection {
 
   sqlite3* db_;
   std::string path_;
-  pid_t pid_;
+  uint64_t generation_;  // fork generation that opened it
   std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
 
   bool wal_mode_ = false;
