@@ -554,8 +554,7 @@ Status KVault::Checkpoint() {
   return RetryOnBusy(rep_->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
-    rep_->EndReadLeaseLocked();
-    return rep_->conn->Exec("PRAGMA wal_checkpoint(PASSIVE)");
+    return rep_->conn->Checkpoint();
   });
 }
 

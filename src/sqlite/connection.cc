@@ -156,6 +156,11 @@ Status Connection::Configure(const OpenOptions& o, bool is_memory) {
   return Status::OK();
 }
 
+Status Connection::Checkpoint() {
+  EndReadLease();  // a lease would hold the checkpoint back
+  return Exec("PRAGMA wal_checkpoint(PASSIVE)");
+}
+
 Status Connection::BeginReadLease() {
   if (wal_watch_ == nullptr) {
     // SQLite maps the wal-index at the first read transaction: until then

@@ -75,6 +75,9 @@ class Connection {
     return lease_last_use_;
   }
 
+  // PRAGMA wal_checkpoint(PASSIVE) (a no-op outside WAL mode).
+  Status Checkpoint();
+
   // Rows changed by the most recent INSERT/UPDATE/DELETE.
   int64_t changes() const { return sqlite3_changes64(db_); }
   bool in_transaction() const { return !sqlite3_get_autocommit(db_); }
