@@ -29,7 +29,7 @@ from ._errors import (
 from .kvault import KVault
 
 __version__ = "0.1.0"
-sqlite_version: str = _core.sqlite_version
+sqlite_version: str = _core.sqlite_version()
 
 __all__ = [
     "KVault",

@@ -513,8 +513,10 @@ PyKVaultIterator* MakeIterator(nb::handle self, PyKVault& kv,
 void RegisterKVault(nb::module_& m) {
   using Kind = PyKVaultIterator::Kind;
   nb::class_<PyKVaultIterator>(m, "KVaultIterator")
-      .def("__iter__", [](nb::handle self) { return nb::borrow(self); })
-      .def("__next__", &PyKVaultIterator::Next);
+      .def("__iter__", [](nb::handle self) { return nb::borrow(self); },
+           nb::sig("def __iter__(self) -> KVaultIterator"))
+      .def("__next__", &PyKVaultIterator::Next,
+           nb::sig("def __next__(self) -> typing.Any"));
 
   nb::class_<PyKVault>(m, "KVault")
       .def(nb::init<const std::string&, const std::string&, int64_t, int,
@@ -526,25 +528,25 @@ void RegisterKVault(nb::module_& m) {
            nb::arg("page_size") = 32768, nb::arg("mmap_size") = 268435456,
            nb::arg("cache_kb") = 100000, nb::arg("busy_timeout") = 5.0,
            nb::arg("synchronous") = "normal", nb::arg("read_only") = false)
-      .def("__getitem__", &PyKVault::GetItem, nb::arg("key").none())
-      .def("__setitem__", &PyKVault::Put, nb::arg("key").none(), nb::arg("value").none())
-      .def("__delitem__", &PyKVault::DelItem, nb::arg("key").none())
-      .def("__contains__", &PyKVault::Exists, nb::arg("key").none())
+      .def("__getitem__", &PyKVault::GetItem, nb::sig("def __getitem__(self, key: str | bytes, /) -> bytes"), nb::arg("key").none())
+      .def("__setitem__", &PyKVault::Put, nb::sig("def __setitem__(self, key: str | bytes, value: bytes | bytearray | memoryview, /) -> None"), nb::arg("key").none(), nb::arg("value").none())
+      .def("__delitem__", &PyKVault::DelItem, nb::sig("def __delitem__(self, key: str | bytes, /) -> None"), nb::arg("key").none())
+      .def("__contains__", &PyKVault::Exists, nb::sig("def __contains__(self, key: object, /) -> bool"), nb::arg("key").none())
       .def("__len__", &PyKVault::Len)
-      .def("get", &PyKVault::Get, nb::arg("key").none(),
+      .def("get", &PyKVault::Get, nb::sig("def get(self, key: str | bytes, default: object | None = None) -> bytes | object | None"), nb::arg("key").none(),
            nb::arg("default").none() = nb::none(),
            "Value of key as bytes, or default when it is absent.")
-      .def("put", &PyKVault::Put, nb::arg("key").none(), nb::arg("value").none(),
+      .def("put", &PyKVault::Put, nb::sig("def put(self, key: str | bytes, value: bytes | bytearray | memoryview) -> None"), nb::arg("key").none(), nb::arg("value").none(),
            "Store value (bytes-like) under key (str or bytes).")
-      .def("delete", &PyKVault::Delete, nb::arg("key").none(),
+      .def("delete", &PyKVault::Delete, nb::sig("def delete(self, key: str | bytes) -> bool"), nb::arg("key").none(),
            "Remove key; True if it existed.")
-      .def("exists", &PyKVault::Exists, nb::arg("key").none())
-      .def("pop", &PyKVault::Pop, nb::arg("key").none(), nb::arg("default"),
+      .def("exists", &PyKVault::Exists, nb::sig("def exists(self, key: str | bytes) -> bool"), nb::arg("key").none())
+      .def("pop", &PyKVault::Pop, nb::sig("def pop(self, key: str | bytes, *default: object) -> bytes | object"), nb::arg("key").none(), nb::arg("default"),
            "Remove key and return its value; default (if given) or KeyError "
            "when absent.")
-      .def("setdefault", &PyKVault::SetDefault, nb::arg("key").none(),
+      .def("setdefault", &PyKVault::SetDefault, nb::sig("def setdefault(self, key: str | bytes, default: bytes | bytearray | memoryview) -> bytes"), nb::arg("key").none(),
            nb::arg("default").none())
-      .def("update", &PyKVault::Update, nb::arg("other").none() = nb::none(),
+      .def("update", &PyKVault::Update, nb::sig("def update(self, other: typing.Mapping[str | bytes, bytes | bytearray | memoryview] | typing.Iterable[tuple[str | bytes, bytes | bytearray | memoryview]] | None = None, **kwargs: bytes | bytearray | memoryview) -> None"), nb::arg("other").none() = nb::none(),
            nb::arg("kwargs"))
       .def("clear", &PyKVault::Clear, "Remove every key in one transaction.")
       .def(
@@ -578,10 +580,10 @@ void RegisterKVault(nb::module_& m) {
                                 std::nullopt);
           },
           nb::rv_policy::take_ownership)
-      .def("_put_stream", &PyKVault::PutStream, nb::arg("key").none(),
+      .def("_put_stream", &PyKVault::PutStream, nb::sig("def _put_stream(self, key: str | bytes, reader: typing.Any, size: int | None, chunk_size: int | None) -> None"), nb::arg("key").none(),
            nb::arg("reader").none(), nb::arg("size").none(),
            nb::arg("chunk_size").none())
-      .def("get_to_file", &PyKVault::GetStream, nb::arg("key").none(),
+      .def("get_to_file", &PyKVault::GetStream, nb::sig("def get_to_file(self, key: str | bytes, writer: typing.Any, *, chunk_size: int | None = None) -> int"), nb::arg("key").none(),
            nb::arg("writer").none(), nb::kw_only(),
            nb::arg("chunk_size").none() = nb::none(),
            "Stream the value of key into writer.write(); returns the byte "

@@ -5,7 +5,10 @@
 // map its Status to an exception. They hold no storage logic.
 
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
 #include <sqlite3.h>
+
+#include <string>
 
 #include "errors.h"
 
@@ -15,7 +18,9 @@ void RegisterKVault(nanobind::module_& m);
 
 NB_MODULE(_core, m) {
   m.doc() = "AmberVault native core (C++); use the ambervault package.";
-  m.attr("sqlite_version") = sqlite3_libversion();
+  m.def(
+      "sqlite_version", [] { return std::string(sqlite3_libversion()); },
+      "Version of the SQLite library the module runs on.");
   ambervault::python::RegisterErrors(m);
   ambervault::python::RegisterKVault(m);
 }
