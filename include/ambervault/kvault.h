@@ -83,6 +83,15 @@ class AMBERVAULT_EXPORT KVault {
   // Removes `key`; true if it existed (in the file or pending in the cache).
   Result<bool> Delete(std::string_view key);
 
+  // Removes `key` and returns the value it had, atomically (one
+  // transaction). NotFound if absent.
+  Result<std::string> Take(std::string_view key);
+
+  // Stores `value` under `key` only if the key is absent, atomically.
+  // Returns the value the key had, or nullopt when `value` was stored.
+  Result<std::optional<std::string>> PutIfAbsent(std::string_view key,
+                                                 std::string_view value);
+
   // True if `key` exists (in the file or pending in the cache).
   Result<bool> Exists(std::string_view key);
 

@@ -167,8 +167,19 @@ class PyKVault {
 
   KVault* vault() { return vault_.get(); }
 
+  bool Closed() {
+    gil_scoped_release release;  // waits on the vault's mutex
+    return vault_->closed();
+  }
+
+  bool CacheEnabled() {
+    CheckOpen();
+    gil_scoped_release release;
+    return vault_->cache_enabled();
+  }
+
   void CheckOpen() {
-    if (vault_->closed()) {
+    if (Closed()) {
       ThrowIfError(Status::Closed("Cannot operate on closed KVault"));
     }
   }
@@ -251,36 +262,26 @@ class PyKVault {
       RaiseInvalidType("pop() takes a key and at most one default");
     }
     std::string_view k = KeyBytes(key);
-    std::string value;
-    Status s;
-    Result<bool> deleted = false;
+    Result<std::string> r = Status::Internal("not run");
     {
       gil_scoped_release release;
-      s = vault_->Get(k, &value);
-      if (s.ok()) deleted = vault_->Delete(k);
+      r = vault_->Take(k);
     }
-    if (s.IsNotFound() && rest.size() == 1) return nb::borrow(rest[0]);
-    ThrowIfError(s, key);
-    ThrowIfError(deleted.status(), key);
-    return ToBytes(value);
+    if (r.status().IsNotFound() && rest.size() == 1) return nb::borrow(rest[0]);
+    ThrowIfError(r.status(), key);
+    return ToBytes(*r);
   }
 
   nb::object SetDefault(nb::handle key, nb::handle default_value) {
     std::string_view k = KeyBytes(key);
     ValueBytes v(default_value);
-    std::string value;
-    Status s;
-    bool stored = false;
+    Result<std::optional<std::string>> r = Status::Internal("not run");
     {
       gil_scoped_release release;
-      s = vault_->Get(k, &value);
-      if (s.IsNotFound()) {
-        s = vault_->Put(k, v.view());
-        stored = true;
-      }
+      r = vault_->PutIfAbsent(k, v.view());
     }
-    ThrowIfError(s, key);
-    return ToBytes(stored ? v.view() : std::string_view(value));
+    ThrowIfError(r.status(), key);
+    return ToBytes(r->has_value() ? std::string_view(**r) : v.view());
   }
 
   void Update(nb::handle other, nb::kwargs kwargs) {
@@ -596,11 +597,7 @@ void RegisterKVault(nb::module_& m) {
       .def("flush_cache", &PyKVault::FlushCache,
            "Write pending cache entries in one transaction; returns how many "
            "(0 while the cache is locked).")
-      .def("cache_enabled",
-           [](PyKVault& kv) {
-             kv.CheckOpen();
-             return kv.vault()->cache_enabled();
-           })
+      .def("cache_enabled", &PyKVault::CacheEnabled)
       .def("_lock_cache",
            [](PyKVault& kv) {
              kv.CheckOpen();
@@ -610,7 +607,7 @@ void RegisterKVault(nb::module_& m) {
       .def("checkpoint", &PyKVault::Checkpoint)
       .def("optimize", &PyKVault::Optimize)
       .def("close", &PyKVault::Close)
-      .def_prop_ro("closed", [](PyKVault& kv) { return kv.vault()->closed(); })
+      .def_prop_ro("closed", &PyKVault::Closed)
       .def_prop_ro("path", [](PyKVault& kv) { return kv.vault()->path(); })
       .def_prop_ro("table", [](PyKVault& kv) { return kv.vault()->table(); });
 }

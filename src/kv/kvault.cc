@@ -425,6 +425,61 @@ Result<bool> KVault::Delete(std::string_view key) {
   });
 }
 
+Result<std::string> KVault::Take(std::string_view key) {
+  return RetryOnBusy(rep_->options.retry, [&]() -> Result<std::string> {
+    std::lock_guard<std::mutex> l(rep_->mu);
+    AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
+    std::string value;
+    bool found = false;
+    const std::string* pending = rep_->cache.Find(key);
+    if (pending != nullptr) {
+      value = *pending;
+      found = true;
+    }
+    AMBERVAULT_ASSIGN_OR_RETURN(
+        Transaction txn,
+        Transaction::Begin(rep_->conn.get(), Transaction::Mode::kImmediate));
+    if (!found) {
+      AMBERVAULT_RETURN_IF_ERROR(rep_->GetFromTableLocked(key, &value, &found));
+    }
+    if (!found) return Status::NotFound("key not found");
+    AMBERVAULT_ASSIGN_OR_RETURN(Statement * stmt,
+                                rep_->conn->Prepare(rep_->sql_delete));
+    {
+      StatementUse use(stmt);
+      AMBERVAULT_RETURN_IF_ERROR(stmt->BindBlob(1, key));
+      AMBERVAULT_RETURN_IF_ERROR(stmt->Exec());
+    }
+    AMBERVAULT_RETURN_IF_ERROR(txn.Commit());
+    rep_->cache.Erase(key);
+    return value;
+  });
+}
+
+Result<std::optional<std::string>> KVault::PutIfAbsent(std::string_view key,
+                                                       std::string_view value) {
+  using Out = std::optional<std::string>;
+  return RetryOnBusy(rep_->options.retry, [&]() -> Result<Out> {
+    std::lock_guard<std::mutex> l(rep_->mu);
+    AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
+    AMBERVAULT_RETURN_IF_ERROR(rep_->CheckSizes(key, value.size()));
+    if (const std::string* pending = rep_->cache.Find(key)) {
+      return Out(*pending);
+    }
+    AMBERVAULT_ASSIGN_OR_RETURN(
+        Transaction txn,
+        Transaction::Begin(rep_->conn.get(), Transaction::Mode::kImmediate));
+    std::string existing;
+    bool found = false;
+    AMBERVAULT_RETURN_IF_ERROR(
+        rep_->GetFromTableLocked(key, &existing, &found));
+    if (found) return Out(std::move(existing));
+    AMBERVAULT_RETURN_IF_ERROR(rep_->PutDirectLocked(key, value));
+    AMBERVAULT_RETURN_IF_ERROR(txn.Commit());
+    return Out();
+  });
+}
+
 Result<bool> KVault::Exists(std::string_view key) {
   return RetryOnBusy(rep_->options.retry, [&]() -> Result<bool> {
     std::lock_guard<std::mutex> l(rep_->mu);

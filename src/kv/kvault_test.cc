@@ -89,6 +89,40 @@ TEST(KVaultTest, PutGetDeleteExists) {
   ASSERT_AV_OK(kv->Close());
 }
 
+TEST(KVaultTest, TakeAndPutIfAbsentAreAtomicAndSeeTheCache) {
+  TempDir dir;
+  auto kv = OpenOrDie(dir.File("kv.db"));
+  ASSERT_AV_OK(kv->Put("t", "table"));
+  EXPECT_EQ(*kv->Take("t"), "table");
+  EXPECT_TRUE(kv->Take("t").status().IsNotFound());
+  EXPECT_EQ(*kv->PutIfAbsent("p", "first"), std::nullopt);
+  EXPECT_EQ(**kv->PutIfAbsent("p", "second"), "first");
+  EXPECT_EQ(*kv->Get("p"), "first");
+
+  ASSERT_AV_OK(kv->EnableCache(CacheOptions()));
+  ASSERT_AV_OK(kv->Put("p", "pending"));   // shadows the table's "first"
+  EXPECT_EQ(**kv->PutIfAbsent("p", "x"), "pending");
+  EXPECT_EQ(*kv->Take("p"), "pending");    // removes both copies
+  EXPECT_TRUE(kv->Get("p").status().IsNotFound());
+  ASSERT_AV_OK(kv->FlushCache().status());
+  EXPECT_TRUE(kv->Get("p").status().IsNotFound());
+
+  // Threads racing to pop one key: exactly one wins each value.
+  ASSERT_AV_OK(kv->DisableCache());
+  for (int round = 0; round < 50; ++round) {
+    ASSERT_AV_OK(kv->Put("race", std::to_string(round)));
+    std::atomic<int> winners{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        if (kv->Take("race").ok()) ++winners;
+      });
+    }
+    for (auto& th : threads) th.join();
+    ASSERT_EQ(winners.load(), 1);
+  }
+}
+
 TEST(KVaultTest, PersistsAcrossReopenAndInMemoryIsPrivate) {
   TempDir dir;
   {
