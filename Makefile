@@ -56,8 +56,12 @@ bench: build
 	$(PYTHON) bench/bench_kv.py
 
 # C++ tests under AddressSanitizer and UndefinedBehaviorSanitizer.
-asan:
-	$(MAKE) test-cpp BUILD=build-asan SANITIZE=address,undefined
+asan: deps
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DAMBERVAULT_SANITIZE=address,undefined -DAMBERVAULT_BUILD_PYTHON=OFF \
+	  -DAMBERVAULT_INSTALL=OFF
+	cmake --build build-asan -j $(JOBS)
+	ctest --test-dir build-asan --output-on-failure -j $(JOBS)
 
 clean:
 	rm -rf $(BUILD) build-asan python/ambervault/_core*.so
