@@ -389,12 +389,14 @@ def machine_info(tmpdir: str | None) -> dict:
         pass
     tdir = tmpdir or tempfile.gettempdir()
     info["tmpdir"] = tdir
-    try:
-        fs = subprocess.run(["stat", "-f", "-c", "%T", tdir], capture_output=True, text=True, timeout=5)
-        if fs.returncode == 0:
-            info["tmpdir_fs"] = fs.stdout.strip()
-    except Exception:
-        pass
+    for cmd in (["findmnt", "-n", "-o", "FSTYPE", "-T", tdir], ["stat", "-f", "-c", "%T", tdir]):
+        try:
+            fs = subprocess.run(cmd, capture_output=True, text=True, timeout=5)
+        except Exception:
+            continue
+        if fs.returncode == 0 and fs.stdout.strip():
+            info["tmpdir_fs"] = fs.stdout.strip().splitlines()[0]
+            break
     return info
 
 

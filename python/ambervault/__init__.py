@@ -12,39 +12,11 @@ except ImportError as exc:  # pragma: no cover - build problem
         "ambervault._core is not built: run `make build` (or `pip install .`)"
     ) from exc
 
-from ._errors import (
-    BusyError,
-    ClosedError,
-    CorruptionError,
-    DatabaseBusy,
-    DiskFull,
-    InvalidArgument,
-    InvalidTypeError,
-    IoError,
-    KohakuVaultError,
-    NotFound,
-    ReadOnlyError,
-    VaultError,
-)
+from . import _errors
+from ._errors import *  # noqa: F403 - the exception classes and aliases
 from .kvault import KVault
 
 __version__ = "0.1.0"
 sqlite_version: str = _core.sqlite_version()
 
-__all__ = [
-    "KVault",
-    "KohakuVaultError",
-    "NotFound",
-    "DatabaseBusy",
-    "InvalidArgument",
-    "InvalidTypeError",
-    "IoError",
-    "CorruptionError",
-    "DiskFull",
-    "ReadOnlyError",
-    "ClosedError",
-    "VaultError",
-    "BusyError",
-    "__version__",
-    "sqlite_version",
-]
+__all__ = ["KVault", *_errors.__all__, "__version__", "sqlite_version"]

@@ -61,6 +61,15 @@ Status SpoolToTempFile(const StreamReader& reader, std::vector<char>* buffer,
 
 }  // namespace
 
+Result<std::optional<int64_t>> KVault::Rep::RowidLocked(std::string_view key) {
+  AMBERVAULT_ASSIGN_OR_RETURN(Statement * find, conn->Prepare(sql_rowid));
+  StatementUse use(find);
+  AMBERVAULT_RETURN_IF_ERROR(find->BindBlob(1, key));
+  AMBERVAULT_ASSIGN_OR_RETURN(bool row, find->Step());
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(find->ColumnInt64(0));
+}
+
 Status KVault::PutStream(std::string_view key, const StreamReader& reader,
                          std::optional<uint64_t> size, size_t chunk_size) {
   Rep* rep = rep_.get();
@@ -120,14 +129,11 @@ Status KVault::PutStream(std::string_view key, const StreamReader& reader,
           AMBERVAULT_RETURN_IF_ERROR(
               put->BindInt64(2, static_cast<int64_t>(total)));
           AMBERVAULT_RETURN_IF_ERROR(put->Exec());
-          AMBERVAULT_ASSIGN_OR_RETURN(Statement * find,
-                                      conn->Prepare(rep->sql_rowid));
-          StatementUse find_use(find);
-          AMBERVAULT_RETURN_IF_ERROR(find->BindBlob(1, key));
-          AMBERVAULT_ASSIGN_OR_RETURN(bool row, find->Step());
-          if (!row) return Status::Internal("streamed row vanished");
-          rowid = find->ColumnInt64(0);
         }
+        AMBERVAULT_ASSIGN_OR_RETURN(std::optional<int64_t> found,
+                                    rep->RowidLocked(key));
+        if (!found) return Status::Internal("streamed row vanished");
+        rowid = *found;
         if (total > 0) {
           AMBERVAULT_ASSIGN_OR_RETURN(
               Blob blob, Blob::Open(conn, rep->options.table, "value", rowid,
@@ -189,18 +195,11 @@ Result<uint64_t> KVault::GetStream(std::string_view key,
         AMBERVAULT_ASSIGN_OR_RETURN(
             Transaction txn,
             Transaction::Begin(conn, Transaction::Mode::kDeferred));
-        int64_t rowid;
-        {
-          AMBERVAULT_ASSIGN_OR_RETURN(Statement * find,
-                                      conn->Prepare(rep->sql_rowid));
-          StatementUse use(find);
-          AMBERVAULT_RETURN_IF_ERROR(find->BindBlob(1, key));
-          AMBERVAULT_ASSIGN_OR_RETURN(bool row, find->Step());
-          if (!row) return Status::NotFound("key not found");
-          rowid = find->ColumnInt64(0);
-        }
+        AMBERVAULT_ASSIGN_OR_RETURN(std::optional<int64_t> rowid,
+                                    rep->RowidLocked(key));
+        if (!rowid) return Status::NotFound("key not found");
         AMBERVAULT_ASSIGN_OR_RETURN(
-            Blob blob, Blob::Open(conn, rep->options.table, "value", rowid,
+            Blob blob, Blob::Open(conn, rep->options.table, "value", *rowid,
                                   /*writable=*/false));
         const uint64_t total = static_cast<uint64_t>(blob.size());
         std::vector<char> buffer(

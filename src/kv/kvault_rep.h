@@ -77,6 +77,8 @@ struct KVault::Rep {
   Status GetFromTableLocked(std::string_view key, std::string* value,
                             bool* found);
   Result<bool> ExistsInTableLocked(std::string_view key);
+  // The rowid of `key` in the table (for blob I/O), or nullopt.
+  Result<std::optional<int64_t>> RowidLocked(std::string_view key);
   // Writes every pending entry in one transaction; ignores the lock.
   Result<size_t> FlushLocked();
 
