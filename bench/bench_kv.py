@@ -48,7 +48,29 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 REPO_PYTHON = REPO_ROOT / "python"
 RESULT_TAG = "@@BENCH_KV_RESULT "
 GOAL_RATIO = 2.0
-DEFAULT_LIBS = ["ambervault", "kohakuvault"]
+# A library is a module name, or "name==version" for a pinned release that is
+# pip-installed on first use into CACHE_DIR and put on that worker's path.
+DEFAULT_LIBS = ["ambervault", "kohakuvault==0.6.0", "kohakuvault"]
+CACHE_DIR = Path(os.environ.get("AMBERVAULT_BENCH_CACHE", Path.home() / ".cache" / "ambervault-bench"))
+
+
+def import_name(lib: str) -> str:
+    return lib.split("==", 1)[0]
+
+
+def pinned_path(lib: str) -> Path | None:
+    """For "name==version", the folder holding that release (installed now if needed)."""
+    if "==" not in lib:
+        return None
+    target = CACHE_DIR / lib.replace("==", "-")
+    if not (target / ".complete").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), lib],
+            check=True,
+        )
+        (target / ".complete").write_text(lib)
+    return target
 
 
 # ---------------------------------------------------------------------------
@@ -56,8 +78,9 @@ DEFAULT_LIBS = ["ambervault", "kohakuvault"]
 # ---------------------------------------------------------------------------
 
 
-def import_lib(name: str):
-    """Import `name`; for ambervault fall back to <repo>/python."""
+def import_lib(lib: str):
+    """Import `lib`; for ambervault fall back to <repo>/python."""
+    name = import_name(lib)
     if name == "ambervault" and importlib.util.find_spec("ambervault") is None:
         sys.path.insert(0, str(REPO_PYTHON))
     try:
@@ -272,7 +295,7 @@ def bench_read(mod, db: str, n: int, size: int) -> dict:
 def worker_main(spec: dict) -> int:
     lib = spec["lib"]
     out = {"lib": lib, "case": spec["case"]}
-    tmp = tempfile.mkdtemp(prefix=f"bench_kv_{lib}_", dir=spec.get("tmpdir"))
+    tmp = tempfile.mkdtemp(prefix=f"bench_kv_{lib.replace('==', '-')}_", dir=spec.get("tmpdir"))
     try:
         mod = import_lib(lib)
         w, n, s, c = (spec["case"][k] for k in ("workload", "n", "size", "cache_mb"))
@@ -312,7 +335,7 @@ def probe_main(lib: str) -> int:
         info["file"] = getattr(mod, "__file__", None)
         info["sqlite"] = lib_sqlite_version(mod)
         info["native_files"] = _native_fingerprints(mod)
-        tmp = tempfile.mkdtemp(prefix=f"bench_kv_probe_{lib}_")
+        tmp = tempfile.mkdtemp(prefix=f"bench_kv_probe_{lib.replace('==', '-')}_")
         try:
             v = mod.KVault(os.path.join(tmp, "probe.db"))
             info["has_disable_auto_pack"] = hasattr(v, "disable_auto_pack")
@@ -339,9 +362,16 @@ def probe_main(lib: str) -> int:
 # ---------------------------------------------------------------------------
 
 
-def _run_child(args: list[str], timeout: float) -> dict:
+def _run_child(args: list[str], timeout: float, lib: str | None = None) -> dict:
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
+    if lib is not None:
+        try:
+            pinned = pinned_path(lib)
+        except (subprocess.CalledProcessError, OSError) as ex:
+            return {"error": f"cannot install {lib}: {ex}"}
+        if pinned is not None:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pinned), env.get("PYTHONPATH")]))
     try:
         cp = subprocess.run(
             [sys.executable, os.path.abspath(__file__), *args],
@@ -504,7 +534,7 @@ def main(argv=None) -> int:
 
     probes = {}
     for lib in a.libs:
-        info = _run_child(["--probe", lib], timeout=300)
+        info = _run_child(["--probe", lib], timeout=300, lib=lib)
         info.setdefault("installed", False)
         probes[lib] = info
         if info.get("installed"):
@@ -543,7 +573,7 @@ def main(argv=None) -> int:
             order = list(avail) if (ci + r) % 2 == 0 else list(reversed(avail))
             for lib in order:
                 spec = {"lib": lib, "case": case, "tmpdir": a.tmpdir}
-                res = _run_child(["--worker", json.dumps(spec)], timeout=a.timeout)
+                res = _run_child(["--worker", json.dumps(spec)], timeout=a.timeout, lib=lib)
                 res["repeat"] = r
                 res["order"] = order.index(lib)
                 raw[ci][lib].append(res)
@@ -570,7 +600,7 @@ def main(argv=None) -> int:
     # Was a library rebuilt or reinstalled while we ran?
     changed = []
     for lib in avail:
-        after = _run_child(["--probe", lib], timeout=300)
+        after = _run_child(["--probe", lib], timeout=300, lib=lib)
         probes[lib]["native_files_after"] = after.get("native_files")
         if after.get("native_files") != probes[lib].get("native_files") or after.get("version") != probes[lib].get(
             "version"
@@ -597,14 +627,18 @@ def main(argv=None) -> int:
                     x.get("value_ok", True) and x.get("db", {}).get("rows_ok", True) for x in good
                 )
             row["libs"][lib] = entry
-        base, other = "ambervault", "kohakuvault"
-        if (
-            row["libs"].get(base, {}).get("status") == "ok"
-            and row["libs"].get(other, {}).get("status") == "ok"
-        ):
-            row["ratio"] = row["libs"][base]["ops_s"] / row["libs"][other]["ops_s"]
-        else:
-            row["ratio"] = None
+        base = "ambervault"
+        row["ratios"] = {}
+        for other in a.libs:
+            if other == base:
+                continue
+            if (
+                row["libs"].get(base, {}).get("status") == "ok"
+                and row["libs"].get(other, {}).get("status") == "ok"
+            ):
+                row["ratios"][other] = row["libs"][base]["ops_s"] / row["libs"][other]["ops_s"]
+            else:
+                row["ratios"][other] = None
         rows.append(row)
 
     # --- Markdown table --------------------------------------------------
@@ -617,20 +651,31 @@ def main(argv=None) -> int:
         s = _fmt_num(e[key], digits)
         return s if e.get("checks_ok", True) else s + " (check failed!)"
 
+    others = [lib for lib in a.libs if lib != "ambervault"]
+    label = {lib: lib.replace("==", " ") for lib in a.libs}
     header = (
-        "| workload | N | size | cache | ambervault ops/s | kohakuvault ops/s "
-        "| ambervault MB/s | kohakuvault MB/s | ratio |"
+        "| workload | N | size | cache | "
+        + " | ".join(f"{label[lib]} ops/s" for lib in a.libs)
+        + " | "
+        + " | ".join(f"{label[lib]} MB/s" for lib in a.libs)
+        + " | "
+        + " | ".join(f"ratio vs {label[lib]}" for lib in others)
+        + " |"
     )
     print(header)
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|" + "---:|" * (2 * len(a.libs) + len(others)))
     for row in rows:
         c = row["case"]
         cache = "-" if c["cache_mb"] is None else ("off" if c["cache_mb"] == 0 else f"{c['cache_mb']} MiB")
-        ratio = "n/a" if row["ratio"] is None else f"{row['ratio']:.2f}x"
+        ratios = ["n/a" if row["ratios"][o] is None else f"{row['ratios'][o]:.2f}x" for o in others]
         print(
-            f"| {c['workload']} | {c['n']:,} | {_fmt_size(c['size'])} | {cache} "
-            f"| {cell(row, 'ambervault', 'ops_s')} | {cell(row, 'kohakuvault', 'ops_s')} "
-            f"| {cell(row, 'ambervault', 'mb_s', 1)} | {cell(row, 'kohakuvault', 'mb_s', 1)} | {ratio} |"
+            f"| {c['workload']} | {c['n']:,} | {_fmt_size(c['size'])} | {cache} | "
+            + " | ".join(cell(row, lib, "ops_s") for lib in a.libs)
+            + " | "
+            + " | ".join(cell(row, lib, "mb_s", 1) for lib in a.libs)
+            + " | "
+            + " | ".join(ratios)
+            + " |"
         )
     errors = [
         (row["case"], lib, x["error"])
@@ -662,25 +707,24 @@ def main(argv=None) -> int:
             f"(of {machine.get('nproc')}).{note}"
         )
     print()
-    print("ratio = ambervault ops/s / kohakuvault ops/s (same as the MB/s ratio); MB = 2^20 bytes of values.")
+    print("ratio = ambervault ops/s / that library's ops/s (same as the MB/s ratio); MB = 2^20 bytes of values.")
     print()
     print(f"Goal check (ratio >= {GOAL_RATIO:.1f}; informational, never fails the run):")
-    met = 0
-    rated = 0
-    for row in rows:
-        c = row["case"]
-        cache = "" if c["cache_mb"] is None else f" cache={c['cache_mb']}MiB"
-        label = f"{c['workload']} N={c['n']} size={c['size']}{cache}"
-        if row["ratio"] is None:
-            verdict = "n/a (needs both libraries)"
-        else:
-            rated += 1
-            ok = row["ratio"] >= GOAL_RATIO
-            met += ok
-            verdict = f"{row['ratio']:.2f}x {'MET' if ok else 'NOT MET'}"
-        print(f"- {label}: {verdict}")
-    if rated:
-        print(f"{met}/{rated} rows meet the {GOAL_RATIO:.1f}x goal.")
+    for other in others:
+        met = rated = 0
+        for row in rows:
+            c = row["case"]
+            cache = "" if c["cache_mb"] is None else f" cache={c['cache_mb']}MiB"
+            r = row["ratios"][other]
+            if r is None:
+                verdict = "n/a (needs both libraries)"
+            else:
+                rated += 1
+                met += r >= GOAL_RATIO
+                verdict = f"{r:.2f}x {'MET' if r >= GOAL_RATIO else 'NOT MET'}"
+            print(f"- vs {label[other]}: {c['workload']} N={c['n']} size={c['size']}{cache}: {verdict}")
+        if rated:
+            print(f"  {met}/{rated} rows meet the {GOAL_RATIO:.1f}x goal against {label[other]}.")
     print(f"(wall time {time.perf_counter() - t_start:.1f}s)")
 
     if a.json:
