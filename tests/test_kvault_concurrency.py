@@ -219,3 +219,24 @@ def test_busy_wait_releases_gil(vault_path, write_lock):
         assert len(during) >= 5, f"{len(during)} ticks in {end - start:.2f} s of busy wait"
     finally:
         kv.close()
+
+
+def test_one_iterator_shared_by_threads_yields_each_key_once(open_vault):
+    kv = open_vault()
+    with kv.cache():
+        for i in range(20_000):
+            kv[b"k%06d" % i] = b"v"
+    it = kv.keys()
+    seen: list[list[bytes]] = [[] for _ in range(4)]
+
+    def drain(out: list[bytes]) -> None:
+        for key in it:
+            out.append(key)
+
+    threads = [threading.Thread(target=drain, args=(seen[t],)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    merged = sorted(k for part in seen for k in part)
+    assert merged == [b"k%06d" % i for i in range(20_000)]

@@ -15,6 +15,7 @@
 
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -458,6 +459,12 @@ class PyKVaultIterator {
         remaining_(limit.value_or(-1)) {}
 
   nb::object Next() {
+    // One iterator shared by threads: serialize, never waiting with the GIL.
+    std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
+    if (!lock.try_lock()) {
+      gil_scoped_release release;
+      lock.lock();
+    }
     if (remaining_ == 0) throw nb::stop_iteration();
     if (pos_ == keys_.size()) {
       Status s;
@@ -491,6 +498,7 @@ class PyKVaultIterator {
   }
 
  private:
+  std::mutex mu_;
   nb::object owner_;
   std::unique_ptr<KVault::Cursor> cursor_;
   Kind kind_;

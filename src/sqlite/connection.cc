@@ -116,6 +116,13 @@ Result<std::unique_ptr<Connection>> Connection::Open(
   std::unique_ptr<Connection> conn(new Connection(db, path));
   sqlite3_extended_result_codes(db, 1);
   Status s = conn->Configure(options, is_memory);
+  if (s.IsCorruption()) {
+    return Status(Status::Code::kCorruption,
+                  "cannot open '" + path +
+                      "': not an SQLite database, or a damaged one (" +
+                      s.message() + ")",
+                  s.sqlite_code());
+  }
   if (!s.ok()) return s.WithContext("cannot open '" + path + "'");
   if (!is_memory) {
     auto mode = conn->QueryText("PRAGMA journal_mode");
