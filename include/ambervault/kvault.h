@@ -23,6 +23,14 @@
 // Delete() removes them. A failed flush keeps the pending data. Pending data
 // is lost if the process dies before a flush: see docs/durability.md.
 //
+// Reads: consecutive reads share one SQLite read transaction (a "read
+// lease"), renewed as soon as any connection in any process commits, so a
+// read always sees every commit that finished before it started. Writes
+// end the lease first; a helper thread ends it after 2 ms without reads so
+// an idle vault never holds back checkpoints. That thread (one per KVault,
+// started at the first read) and the optional background-flush thread are
+// the only threads a KVault starts.
+//
 // Errors: every call returns a Status or Result<T>; see status.h. A busy
 // database is retried per KVaultOptions::retry before Status::Busy.
 
