@@ -1,5 +1,6 @@
 """Threads, processes, busy databases and the GIL."""
 
+import os
 import random
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import time
 
 import pytest
 
+import ambervault
 from ambervault import DatabaseBusy, KVault
 
 from conftest import read_back, subprocess_env
@@ -240,3 +242,23 @@ def test_one_iterator_shared_by_threads_yields_each_key_once(open_vault):
         t.join()
     merged = sorted(k for part in seen for k in part)
     assert merged == [b"k%06d" % i for i in range(20_000)]
+
+
+def test_inherited_vault_in_forked_child_raises_and_parent_is_unharmed(open_vault):
+    kv = open_vault()
+    kv[b"parent"] = b"1"
+    assert kv[b"parent"] == b"1"
+    pid = os.fork()
+    if pid == 0:  # child: the inherited vault must refuse, never corrupt
+        code = 1
+        try:
+            kv[b"child"] = b"1"
+        except ambervault.KohakuVaultError as exc:
+            code = 0 if "another process" in str(exc) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    kv[b"after"] = b"2"
+    assert b"child" not in kv
+    assert sorted(kv.keys()) == [b"after", b"parent"]

@@ -531,6 +531,10 @@ TEST(KVaultTest, ForkedChildRefusesInheritedVault) {
   TempDir dir;
   auto kv = OpenOrDie(dir.File("kv.db"));
   ASSERT_AV_OK(kv->Put("parent", "1"));
+  EXPECT_EQ(*kv->Get("parent"), "1");  // the read lease and its thread exist
+  CacheOptions background;
+  background.flush_interval_seconds = 10;  // so does a flusher thread
+  ASSERT_AV_OK(kv->EnableCache(background));
   pid_t pid = fork();
   if (pid == 0) {
     Status s = kv->Put("child", "1");
@@ -542,6 +546,7 @@ TEST(KVaultTest, ForkedChildRefusesInheritedVault) {
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   ASSERT_AV_OK(kv->Put("after", "1"));
+  ASSERT_AV_OK(kv->DisableCache());
   EXPECT_TRUE(kv->Get("child").status().IsNotFound());
   EXPECT_EQ(*kv->Count(), 2);
 }
