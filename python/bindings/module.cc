@@ -14,6 +14,7 @@
 
 namespace ambervault::python {
 void RegisterKVault(nanobind::module_& m);
+void RegisterIndex(nanobind::module_& m);
 }  // namespace ambervault::python
 
 NB_MODULE(_core, m) {
@@ -23,4 +24,5 @@ NB_MODULE(_core, m) {
       "Version of the SQLite library the module runs on.");
   ambervault::python::RegisterErrors(m);
   ambervault::python::RegisterKVault(m);
+  ambervault::python::RegisterIndex(m);
 }

@@ -1,0 +1,761 @@
+// Copyright 2026 The AmberVault Authors. Licensed under the Apache License 2.0.
+//
+// Binds the in-memory ordered maps ambervault::CSBTree and
+// ambervault::SkipList as ambervault._core.CSBTree / SkipList, with Python
+// objects as keys (ordered by `<`) and values.
+//
+// Keys: a PyKey keeps the Python object and, for exact int (fitting int64),
+// float, str and bytes, a C++ copy, so two such keys compare in C++ without
+// calling Python (str compares as UTF-8 bytes, which is code point order).
+// Any other pair is compared with PyObject_RichCompareBool(a, b, Py_LT);
+// an exception it raises propagates to the caller as itself, and the
+// containers leave their contents unchanged (see their headers).
+//
+// GIL: every method runs with the GIL held, because comparisons may call
+// Python and keys and values are reference counted. Python is then the
+// SkipList's only user at any moment, so removed entries are reclaimed
+// right after each change: `del t[k]` releases the value at once. Python threads are thus
+// serialized on a container; the C++ SkipList underneath is itself safe for
+// concurrent use (see skiplist.h).
+//
+// Iteration is never invalidated: an iterator remembers the last key it
+// returned and, if the container changed since, continues after that key.
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ambervault/csbtree.h"
+#include "ambervault/skiplist.h"
+#include "errors.h"
+
+namespace ambervault::python {
+
+namespace {
+
+namespace nb = nanobind;
+
+// ------------------------------------------------------------ keys
+
+struct PyKey {
+  enum class Kind : uint8_t { kInt, kFloat, kStr, kBytes, kObject };
+
+  Kind kind = Kind::kObject;
+  int64_t i = 0;
+  double d = 0;
+  std::string s;  // UTF-8 of a str, or the bytes
+  nb::object obj;
+
+  static PyKey From(nb::handle h) {
+    PyKey k;
+    k.obj = nb::borrow(h);
+    PyObject* o = h.ptr();
+    if (PyLong_CheckExact(o) || PyBool_Check(o)) {
+      int overflow = 0;
+      long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+      if (overflow == 0 && !(v == -1 && PyErr_Occurred())) {
+        k.kind = Kind::kInt;
+        k.i = v;
+      }
+      PyErr_Clear();
+    } else if (PyFloat_CheckExact(o)) {
+      k.kind = Kind::kFloat;
+      k.d = PyFloat_AS_DOUBLE(o);
+    } else if (PyUnicode_CheckExact(o)) {
+      Py_ssize_t n = 0;
+      const char* p = PyUnicode_AsUTF8AndSize(o, &n);
+      if (p != nullptr) {
+        k.kind = Kind::kStr;
+        k.s.assign(p, static_cast<size_t>(n));
+      } else {
+        PyErr_Clear();  // lone surrogates: compare through Python
+      }
+    } else if (PyBytes_CheckExact(o)) {
+      k.kind = Kind::kBytes;
+      k.s.assign(PyBytes_AS_STRING(o), static_cast<size_t>(PyBytes_GET_SIZE(o)));
+    }
+    return k;
+  }
+};
+
+struct PyKeyLess {
+  bool operator()(const PyKey& a, const PyKey& b) const {
+    using Kind = PyKey::Kind;
+    if (a.kind == b.kind) {
+      switch (a.kind) {
+        case Kind::kInt: return a.i < b.i;
+        case Kind::kFloat: return a.d < b.d;
+        case Kind::kStr:
+        case Kind::kBytes: return a.s < b.s;  // unsigned bytewise
+        case Kind::kObject: break;
+      }
+    } else if ((a.kind == Kind::kInt && b.kind == Kind::kFloat) ||
+               (a.kind == Kind::kFloat && b.kind == Kind::kInt)) {
+      // x86-64 long double holds every int64 and double exactly, so this is
+      // Python's exact int/float comparison (NaN compares false both ways).
+      long double x = a.kind == Kind::kInt ? static_cast<long double>(a.i)
+                                           : static_cast<long double>(a.d);
+      long double y = b.kind == Kind::kInt ? static_cast<long double>(b.i)
+                                           : static_cast<long double>(b.d);
+      return x < y;
+    }
+    int r = PyObject_RichCompareBool(a.obj.ptr(), b.obj.ptr(), Py_LT);
+    if (r < 0) throw nb::python_error();
+    return r == 1;
+  }
+};
+
+bool KeysEqual(const PyKey& a, const PyKey& b) {
+  PyKeyLess less;
+  return !less(a, b) && !less(b, a);
+}
+
+nb::tuple Pair(const PyKey& k, const nb::object& v) {
+  return nb::make_tuple(k.obj, v);
+}
+
+[[noreturn]] void RaiseKeyError(nb::handle key) {
+  PyErr_SetObject(PyExc_KeyError, key.ptr());
+  throw nb::python_error();
+}
+
+[[noreturn]] void RaiseEmpty(const char* what) {
+  PyErr_SetString(PyExc_KeyError, what);
+  throw nb::python_error();
+}
+
+size_t CheckLimit(std::optional<int64_t> limit) {
+  if (!limit) return SIZE_MAX;
+  if (*limit < 0) {
+    PyErr_SetString(PyExc_ValueError, "limit must be >= 0");
+    throw nb::python_error();
+  }
+  return static_cast<size_t>(*limit);
+}
+
+// Reentrancy: a key's __lt__ (or __eq__) is user code that runs in the
+// middle of an operation. It may read the same container, but a change
+// while any operation is under way (or any use while a change is under way)
+// gets a RuntimeError instead of corrupting the structure.
+struct UseState {
+  int readers = 0;
+  bool writing = false;
+};
+
+[[noreturn]] void RaiseReentrant() {
+  PyErr_SetString(PyExc_RuntimeError,
+                  "container changed during a key comparison");
+  throw nb::python_error();
+}
+
+class ReadGuard {
+ public:
+  explicit ReadGuard(UseState* u) : u_(u) {
+    if (u_->writing) RaiseReentrant();
+    ++u_->readers;
+  }
+  ~ReadGuard() { --u_->readers; }
+  ReadGuard(const ReadGuard&) = delete;
+  ReadGuard& operator=(const ReadGuard&) = delete;
+
+ private:
+  UseState* u_;
+};
+
+class WriteGuard {
+ public:
+  explicit WriteGuard(UseState* u) : u_(u) {
+    if (u_->writing || u_->readers > 0) RaiseReentrant();
+    u_->writing = true;
+  }
+  ~WriteGuard() { u_->writing = false; }
+  WriteGuard(const WriteGuard&) = delete;
+  WriteGuard& operator=(const WriteGuard&) = delete;
+
+ private:
+  UseState* u_;
+};
+
+// ------------------------------------------------------------ CSBTree
+
+using Tree = CSBTree<PyKey, nb::object, PyKeyLess>;
+
+class PyCSBTree {
+ public:
+  explicit PyCSBTree(int64_t order) : tree_(ValidOrder(order)) {}
+
+  static size_t ValidOrder(int64_t order) {
+    if (order < 3 || order > 4096) {
+      PyErr_SetString(PyExc_ValueError, "order must be from 3 to 4096");
+      throw nb::python_error();
+    }
+    return static_cast<size_t>(order);
+  }
+
+  nb::object Insert(nb::handle key, nb::handle value) {
+    WriteGuard busy(&use_);
+    std::optional<nb::object> old =
+        tree_.Insert(PyKey::From(key), nb::borrow(value));
+    ++version_;
+    return old ? std::move(*old) : nb::none();
+  }
+
+  nb::object Get(nb::handle key, nb::handle default_value) const {
+    ReadGuard reading(&use_);
+    const nb::object* v = tree_.Find(PyKey::From(key));
+    return v != nullptr ? *v : nb::borrow(default_value);
+  }
+
+  nb::object GetItem(nb::handle key) const {
+    ReadGuard reading(&use_);
+    const nb::object* v = tree_.Find(PyKey::From(key));
+    if (v == nullptr) RaiseKeyError(key);
+    return *v;
+  }
+
+  nb::object Remove(nb::handle key) {
+    WriteGuard busy(&use_);
+    std::optional<nb::object> old = tree_.Erase(PyKey::From(key));
+    if (!old) return nb::none();
+    ++version_;
+    return std::move(*old);
+  }
+
+  void DelItem(nb::handle key) {
+    WriteGuard busy(&use_);
+    if (!tree_.Erase(PyKey::From(key))) RaiseKeyError(key);
+    ++version_;
+  }
+
+  bool Contains(nb::handle key) const {
+    ReadGuard reading(&use_);
+    return tree_.Contains(PyKey::From(key));
+  }
+
+  nb::object SetDefault(nb::handle key, nb::handle value) {
+    WriteGuard busy(&use_);
+    PyKey k = PyKey::From(key);
+    if (const nb::object* v = tree_.Find(k)) return *v;
+    tree_.Insert(std::move(k), nb::borrow(value));
+    ++version_;
+    return nb::borrow(value);
+  }
+
+  void Update(nb::handle other) {
+    nb::object items =
+        nb::hasattr(other, "items") ? nb::object(other.attr("items")())
+                                    : nb::borrow(other);
+    for (nb::handle pair : items) {
+      if (nb::len(pair) != 2) {
+        PyErr_SetString(PyExc_ValueError,
+                        "update() needs (key, value) pairs of length 2");
+        throw nb::python_error();
+      }
+      Insert(pair[0], pair[1]);
+    }
+  }
+
+  nb::list Collect(int what) const {  // 0 keys, 1 values, 2 items
+    ReadGuard reading(&use_);
+    nb::list out;
+    for (auto it = tree_.begin(); it != tree_.end(); ++it) {
+      auto [k, v] = *it;
+      if (what == 0) out.append(k.obj);
+      else if (what == 1) out.append(v);
+      else out.append(Pair(k, v));
+    }
+    return out;
+  }
+
+  nb::list Range(nb::handle start, nb::handle end, bool reverse,
+                 std::optional<int64_t> limit) const {
+    ReadGuard reading(&use_);
+    const size_t max = CheckLimit(limit);
+    PyKey lo = PyKey::From(start), hi = PyKey::From(end);
+    PyKeyLess less;
+    nb::list out;
+    if (max == 0) return out;
+    if (!reverse) {
+      for (auto it = tree_.LowerBound(lo);
+           it != tree_.end() && less((*it).first, hi) && out.size() < max;
+           ++it) {
+        out.append(Pair((*it).first, (*it).second));
+      }
+      return out;
+    }
+    auto it = tree_.LowerBound(hi);  // first key >= hi; step back from it
+    while (it != tree_.begin() && out.size() < max) {
+      --it;
+      if (less((*it).first, lo)) break;
+      out.append(Pair((*it).first, (*it).second));
+    }
+    return out;
+  }
+
+  nb::tuple Min() const {
+    ReadGuard reading(&use_);
+    if (tree_.empty()) RaiseEmpty("min() of an empty CSBTree");
+    auto it = tree_.Min();
+    return Pair((*it).first, (*it).second);
+  }
+
+  nb::tuple Max() const {
+    ReadGuard reading(&use_);
+    if (tree_.empty()) RaiseEmpty("max() of an empty CSBTree");
+    auto it = tree_.Max();
+    return Pair((*it).first, (*it).second);
+  }
+
+  nb::tuple PopMin() {
+    WriteGuard busy(&use_);
+    std::optional<std::pair<PyKey, nb::object>> e = tree_.PopMin();
+    if (!e) RaiseEmpty("pop_min() of an empty CSBTree");
+    ++version_;
+    return Pair(e->first, e->second);
+  }
+
+  nb::object Floor(nb::handle key) const {
+    ReadGuard reading(&use_);
+    auto it = tree_.Floor(PyKey::From(key));
+    if (it == tree_.end()) return nb::none();
+    return Pair((*it).first, (*it).second);
+  }
+
+  nb::object Ceiling(nb::handle key) const {
+    ReadGuard reading(&use_);
+    auto it = tree_.Ceiling(PyKey::From(key));
+    if (it == tree_.end()) return nb::none();
+    return Pair((*it).first, (*it).second);
+  }
+
+  void Clear() {
+    WriteGuard busy(&use_);
+    tree_.clear();
+    ++version_;
+  }
+
+  size_t Size() const { return tree_.size(); }
+  uint64_t version() const { return version_; }
+  const Tree& tree() const { return tree_; }
+  UseState* use() const { return &use_; }
+
+  // Cyclic GC support: visit every key and value.
+  int Traverse(visitproc visit, void* arg) const {
+    for (auto it = tree_.begin(); it != tree_.end(); ++it) {
+      Py_VISIT((*it).first.obj.ptr());
+      Py_VISIT((*it).second.ptr());
+    }
+    return 0;
+  }
+
+ private:
+  Tree tree_;
+  uint64_t version_ = 0;  // bumped by every change; iterators re-seek
+  mutable UseState use_;  // reentrancy from key comparisons (see guards)
+};
+
+class PyCSBTreeIterator {
+ public:
+  PyCSBTreeIterator(nb::object owner, const PyCSBTree* tree)
+      : owner_(std::move(owner)),
+        tree_(tree),
+        version_(tree->version()),
+        it_(tree->tree().begin()) {}
+
+  nb::tuple Next() {
+    if (done_) throw nb::stop_iteration();
+    if (tree_->version() != version_) {
+      // Changed since the last step: continue after the last key returned.
+      ReadGuard reading(tree_->use());
+      it_ = last_.is_valid()
+                ? tree_->tree().UpperBound(PyKey::From(last_))
+                : tree_->tree().begin();
+      version_ = tree_->version();
+    }
+    if (it_ == tree_->tree().end()) {
+      done_ = true;
+      throw nb::stop_iteration();
+    }
+    auto [k, v] = *it_;
+    nb::tuple pair = Pair(k, v);
+    last_ = k.obj;
+    ++it_;
+    return pair;
+  }
+
+ private:
+  nb::object owner_;
+  const PyCSBTree* tree_;
+  uint64_t version_;
+  Tree::const_iterator it_;
+  nb::object last_;
+  bool done_ = false;
+};
+
+// ------------------------------------------------------------ SkipList
+
+using List = SkipList<PyKey, nb::object, PyKeyLess>;
+
+class PySkipList {
+ public:
+  nb::object Insert(nb::handle key, nb::handle value) {
+    WriteGuard busy(&use_);
+    std::optional<nb::object> old =
+        list_.Insert(PyKey::From(key), nb::borrow(value));
+    ++version_;
+    if (old) list_.Reclaim();  // free the replaced value now
+    return old ? std::move(*old) : nb::none();
+  }
+
+  nb::object Get(nb::handle key, nb::handle default_value) const {
+    ReadGuard reading(&use_);
+    std::optional<nb::object> v = list_.Get(PyKey::From(key));
+    return v ? std::move(*v) : nb::borrow(default_value);
+  }
+
+  nb::object GetItem(nb::handle key) const {
+    ReadGuard reading(&use_);
+    std::optional<nb::object> v = list_.Get(PyKey::From(key));
+    if (!v) RaiseKeyError(key);
+    return std::move(*v);
+  }
+
+  nb::object Remove(nb::handle key) {
+    WriteGuard busy(&use_);
+    std::optional<nb::object> old = list_.Remove(PyKey::From(key));
+    if (!old) return nb::none();
+    ++version_;
+    list_.Reclaim();
+    return std::move(*old);
+  }
+
+  void DelItem(nb::handle key) {
+    WriteGuard busy(&use_);
+    if (!list_.Remove(PyKey::From(key))) RaiseKeyError(key);
+    ++version_;
+    list_.Reclaim();
+  }
+
+  bool Contains(nb::handle key) const {
+    ReadGuard reading(&use_);
+    return list_.Contains(PyKey::From(key));
+  }
+
+  nb::list Collect(int what) const {
+    ReadGuard reading(&use_);
+    nb::list out;
+    list_.ForEach([&](const PyKey& k, const nb::object& v) {
+      if (what == 0) out.append(k.obj);
+      else if (what == 1) out.append(v);
+      else out.append(Pair(k, v));
+    });
+    return out;
+  }
+
+  // Up to `max` entries with key > after (or from the start), in order.
+  void Page(const nb::object& after, size_t max,
+            std::vector<std::pair<nb::object, nb::object>>* out) const {
+    ReadGuard reading(&use_);
+    out->clear();
+    auto visit = [&](const PyKey& k, const nb::object& v) {
+      out->emplace_back(k.obj, v);
+      return out->size() < max;
+    };
+    if (!after.is_valid()) {
+      list_.ForEach(visit);
+      return;
+    }
+    PyKey from = PyKey::From(after);
+    bool skipped = false;
+    list_.ForEachFrom(from, [&](const PyKey& k, const nb::object& v) {
+      if (!skipped) {
+        skipped = true;
+        if (KeysEqual(k, from)) return true;  // strictly after `after`
+      }
+      return visit(k, v);
+    });
+  }
+
+  nb::list Range(nb::handle start, nb::handle end, bool reverse,
+                 std::optional<int64_t> limit) const {
+    ReadGuard reading(&use_);
+    const size_t max = CheckLimit(limit);
+    nb::list out;
+    if (max == 0) return out;
+    std::vector<std::pair<nb::object, nb::object>> all;
+    list_.Range(PyKey::From(start), PyKey::From(end),
+                [&](const PyKey& k, const nb::object& v) {
+                  all.emplace_back(k.obj, v);
+                  return reverse || all.size() < max;
+                });
+    if (reverse) {
+      for (size_t i = all.size(); i > 0 && out.size() < max; --i) {
+        out.append(nb::make_tuple(all[i - 1].first, all[i - 1].second));
+      }
+    } else {
+      for (auto& [k, v] : all) out.append(nb::make_tuple(k, v));
+    }
+    return out;
+  }
+
+  static nb::object PairOrNone(
+      const std::optional<std::pair<PyKey, nb::object>>& e) {
+    if (!e) return nb::none();
+    return Pair(e->first, e->second);
+  }
+
+  nb::object Min() const {
+    auto e = list_.Min();
+    if (!e) RaiseEmpty("min() of an empty SkipList");
+    return PairOrNone(e);
+  }
+  nb::object Max() const {
+    auto e = list_.Max();
+    if (!e) RaiseEmpty("max() of an empty SkipList");
+    return PairOrNone(e);
+  }
+  nb::object PopMin() {
+    WriteGuard busy(&use_);
+    auto e = list_.PopMin();
+    if (!e) RaiseEmpty("pop_min() of an empty SkipList");
+    ++version_;
+    list_.Reclaim();
+    return PairOrNone(e);
+  }
+  nb::object Floor(nb::handle key) const {
+    ReadGuard reading(&use_);
+    return PairOrNone(list_.Floor(PyKey::From(key)));
+  }
+  nb::object Ceiling(nb::handle key) const {
+    ReadGuard reading(&use_);
+    return PairOrNone(list_.Ceiling(PyKey::From(key)));
+  }
+
+  void Clear() {
+    WriteGuard busy(&use_);
+    list_.clear();
+    list_.Reclaim();
+    ++version_;
+  }
+  size_t Size() const { return list_.size(); }
+  uint64_t version() const { return version_; }
+
+  // Cyclic GC support: visit every key and value.
+  int Traverse(visitproc visit, void* arg) const {
+    int rc = 0;
+    list_.ForEach([&](const PyKey& k, const nb::object& v) {
+      if (rc == 0 && k.obj.is_valid()) rc = visit(k.obj.ptr(), arg);
+      if (rc == 0 && v.is_valid()) rc = visit(v.ptr(), arg);
+      return rc == 0;
+    });
+    return rc;
+  }
+  // Drops every reference now (removed nodes are reclaimed at once: the
+  // GIL is held and Python is the only user).
+  void ClearForGc() {
+    list_.clear();
+    list_.Reclaim();
+    ++version_;
+  }
+
+ private:
+  List list_;
+  uint64_t version_ = 0;  // bumped by every change made through Python
+  mutable UseState use_;  // reentrancy from key comparisons (see guards)
+};
+
+class PySkipListIterator {
+ public:
+  PySkipListIterator(nb::object owner, const PySkipList* list)
+      : owner_(std::move(owner)), list_(list), version_(list->version()) {}
+
+  nb::tuple Next() {
+    if (finished_) throw nb::stop_iteration();
+    if (list_->version() != version_) {
+      // Changed since the page was read: re-read after the last key returned.
+      version_ = list_->version();
+      page_.clear();
+      pos_ = 0;
+      done_ = false;
+      last_ = last_returned_;
+    }
+    if (pos_ == page_.size()) {
+      if (done_) {
+        finished_ = true;
+        throw nb::stop_iteration();
+      }
+      list_->Page(last_, kPage, &page_);
+      pos_ = 0;
+      if (page_.empty()) {
+        finished_ = true;
+        throw nb::stop_iteration();
+      }
+      done_ = page_.size() < kPage;
+      last_ = page_.back().first;
+    }
+    auto& [k, v] = page_[pos_++];
+    last_returned_ = k;
+    return nb::make_tuple(k, v);
+  }
+
+ private:
+  // Pages are read ahead; a change made through Python discards the rest of
+  // the page, so iteration continues after the last key returned in the
+  // current state (changes by other C++ threads are weakly consistent).
+  static constexpr size_t kPage = 256;
+  nb::object owner_;
+  const PySkipList* list_;
+  uint64_t version_ = 0;
+  nb::object last_returned_;
+  bool finished_ = false;  // raised StopIteration: stays exhausted
+  std::vector<std::pair<nb::object, nb::object>> page_;
+  size_t pos_ = 0;
+  nb::object last_;
+  bool done_ = false;
+};
+
+template <typename T>
+int TpTraverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  if (!nb::inst_ready(self)) return 0;
+  return nb::inst_ptr<T>(self)->Traverse(visit, arg);
+}
+
+int CSBTreeClear(PyObject* self) {
+  nb::inst_ptr<PyCSBTree>(self)->Clear();
+  return 0;
+}
+
+int SkipListClear(PyObject* self) {
+  nb::inst_ptr<PySkipList>(self)->ClearForGc();
+  return 0;
+}
+
+PyType_Slot csbtree_slots[] = {
+    {Py_tp_traverse, reinterpret_cast<void*>(TpTraverse<PyCSBTree>)},
+    {Py_tp_clear, reinterpret_cast<void*>(CSBTreeClear)},
+    {0, nullptr}};
+
+PyType_Slot skiplist_slots[] = {
+    {Py_tp_traverse, reinterpret_cast<void*>(TpTraverse<PySkipList>)},
+    {Py_tp_clear, reinterpret_cast<void*>(SkipListClear)},
+    {0, nullptr}};
+
+template <typename T>
+std::string Repr(const char* name, const T& t) {
+  return std::string(name) + "(len=" + std::to_string(t.Size()) + ")";
+}
+
+}  // namespace
+
+void RegisterIndex(nb::module_& m) {
+  nb::class_<PyCSBTreeIterator>(m, "CSBTreeIterator")
+      .def("__iter__", [](nb::handle self) { return nb::borrow(self); },
+           nb::sig("def __iter__(self) -> CSBTreeIterator"))
+      .def("__next__", &PyCSBTreeIterator::Next,
+           nb::sig("def __next__(self) -> tuple[typing.Any, typing.Any]"));
+
+  nb::class_<PyCSBTree>(m, "CSBTree",
+                        "An in-memory ordered map (cache-sensitive B+tree). "
+                        "Keys are any objects ordered by <.",
+                        nb::type_slots(csbtree_slots))
+      .def(nb::init<int64_t>(), nb::arg("order") = 63)
+      .def("insert", &PyCSBTree::Insert, nb::arg("key").none(),
+           nb::arg("value").none(),
+           "Insert or replace; returns the old value or None.")
+      .def("get", &PyCSBTree::Get, nb::arg("key").none(),
+           nb::arg("default").none() = nb::none())
+      .def("get_default", &PyCSBTree::Get, nb::arg("key").none(),
+           nb::arg("default").none())
+      .def("remove", &PyCSBTree::Remove, nb::arg("key").none(),
+           "Remove key; returns its value or None.")
+      .def("setdefault", &PyCSBTree::SetDefault, nb::arg("key").none(),
+           nb::arg("default").none())
+      .def("update", &PyCSBTree::Update, nb::arg("other"))
+      .def("__getitem__", &PyCSBTree::GetItem, nb::arg("key").none())
+      .def("__setitem__",
+           [](PyCSBTree& t, nb::handle k, nb::handle v) { t.Insert(k, v); },
+           nb::arg("key").none(), nb::arg("value").none())
+      .def("__delitem__", &PyCSBTree::DelItem, nb::arg("key").none())
+      .def("__contains__", &PyCSBTree::Contains, nb::arg("key").none())
+      .def("__len__", &PyCSBTree::Size)
+      .def("__iter__",
+           [](nb::pointer_and_handle<PyCSBTree> self) {
+             return new PyCSBTreeIterator(nb::borrow(self.h), self.p);
+           },
+           nb::rv_policy::take_ownership)
+      .def("keys", [](const PyCSBTree& t) { return t.Collect(0); })
+      .def("values", [](const PyCSBTree& t) { return t.Collect(1); })
+      .def("items", [](const PyCSBTree& t) { return t.Collect(2); })
+      .def("range", &PyCSBTree::Range, nb::arg("start").none(),
+           nb::arg("end").none(), nb::arg("reverse") = false,
+           nb::arg("limit").none() = nb::none(),
+           "Pairs with start <= key < end, ascending (or descending with "
+           "reverse=True), at most limit of them.")
+      .def("min", &PyCSBTree::Min)
+      .def("max", &PyCSBTree::Max)
+      .def("pop_min", &PyCSBTree::PopMin)
+      .def("floor", &PyCSBTree::Floor, nb::arg("key").none())
+      .def("ceiling", &PyCSBTree::Ceiling, nb::arg("key").none())
+      .def("clear", &PyCSBTree::Clear)
+      .def("is_empty", [](const PyCSBTree& t) { return t.Size() == 0; })
+      .def("__repr__",
+           [](const PyCSBTree& t) { return Repr("CSBTree", t); });
+
+  nb::class_<PySkipListIterator>(m, "SkipListIterator")
+      .def("__iter__", [](nb::handle self) { return nb::borrow(self); },
+           nb::sig("def __iter__(self) -> SkipListIterator"))
+      .def("__next__", &PySkipListIterator::Next,
+           nb::sig("def __next__(self) -> tuple[typing.Any, typing.Any]"));
+
+  nb::class_<PySkipList>(m, "SkipList",
+                         "An in-memory ordered map (skip list). Keys are any "
+                         "objects ordered by <.",
+                         nb::type_slots(skiplist_slots))
+      .def(nb::init<>())
+      .def("insert", &PySkipList::Insert, nb::arg("key").none(),
+           nb::arg("value").none(),
+           "Insert or replace; returns the old value or None.")
+      .def("get", &PySkipList::Get, nb::arg("key").none(),
+           nb::arg("default").none() = nb::none())
+      .def("remove", &PySkipList::Remove, nb::arg("key").none(),
+           "Remove key; returns its value or None.")
+      .def("__getitem__", &PySkipList::GetItem, nb::arg("key").none())
+      .def("__setitem__",
+           [](PySkipList& t, nb::handle k, nb::handle v) { t.Insert(k, v); },
+           nb::arg("key").none(), nb::arg("value").none())
+      .def("__delitem__", &PySkipList::DelItem, nb::arg("key").none())
+      .def("__contains__", &PySkipList::Contains, nb::arg("key").none())
+      .def("__len__", &PySkipList::Size)
+      .def("__iter__",
+           [](nb::pointer_and_handle<PySkipList> self) {
+             return new PySkipListIterator(nb::borrow(self.h), self.p);
+           },
+           nb::rv_policy::take_ownership)
+      .def("keys", [](const PySkipList& t) { return t.Collect(0); })
+      .def("values", [](const PySkipList& t) { return t.Collect(1); })
+      .def("items", [](const PySkipList& t) { return t.Collect(2); })
+      .def("range", &PySkipList::Range, nb::arg("start").none(),
+           nb::arg("end").none(), nb::arg("reverse") = false,
+           nb::arg("limit").none() = nb::none(),
+           "Pairs with start <= key < end, ascending (or descending with "
+           "reverse=True), at most limit of them.")
+      .def("min", &PySkipList::Min)
+      .def("max", &PySkipList::Max)
+      .def("pop_min", &PySkipList::PopMin)
+      .def("floor", &PySkipList::Floor, nb::arg("key").none())
+      .def("ceiling", &PySkipList::Ceiling, nb::arg("key").none())
+      .def("clear", &PySkipList::Clear)
+      .def("is_empty", [](const PySkipList& t) { return t.Size() == 0; })
+      .def("__repr__",
+           [](const PySkipList& t) { return Repr("SkipList", t); });
+}
+
+}  // namespace ambervault::python
