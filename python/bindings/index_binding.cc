@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,69 +45,151 @@ namespace nb = nanobind;
 
 // ------------------------------------------------------------ keys
 
-struct PyKey {
+// A key: an owned reference to the Python object, plus its C++ form for
+// exact int (fitting int64), float, str and bytes. The str form is the
+// UTF-8 that CPython caches inside the str object and the bytes form is the
+// object's own buffer, both valid while the reference is held, so making a
+// key copies nothing. 24 bytes; moves are plain pointer steals, which keeps
+// node shifts cheap. REQUIRES: the GIL, for every copy and destruction.
+class PyKey {
+ public:
   enum class Kind : uint8_t { kInt, kFloat, kStr, kBytes, kObject };
 
-  Kind kind = Kind::kObject;
-  int64_t i = 0;
-  double d = 0;
-  std::string s;  // UTF-8 of a str, or the bytes
-  nb::object obj;
+  PyKey() = default;
+  PyKey(const PyKey& o)
+      : obj_(o.obj_), kind_(o.kind_), len_(o.len_), u_(o.u_) {
+    Py_XINCREF(obj_);
+  }
+  PyKey(PyKey&& o) noexcept
+      : obj_(o.obj_), kind_(o.kind_), len_(o.len_), u_(o.u_) {
+    o.obj_ = nullptr;
+  }
+  PyKey& operator=(const PyKey& o) {
+    if (this != &o) {
+      Py_XINCREF(o.obj_);
+      Py_XDECREF(obj_);
+      obj_ = o.obj_;
+      kind_ = o.kind_;
+      len_ = o.len_;
+      u_ = o.u_;
+    }
+    return *this;
+  }
+  // Swaps the references: the source releases ours when it is destroyed.
+  // No branch or decref here keeps the element shifts of a B+tree leaf
+  // cheap.
+  PyKey& operator=(PyKey&& o) noexcept {
+    std::swap(obj_, o.obj_);
+    kind_ = o.kind_;
+    len_ = o.len_;
+    u_ = o.u_;
+    return *this;
+  }
+  ~PyKey() { Py_XDECREF(obj_); }
 
   static PyKey From(nb::handle h) {
     PyKey k;
-    k.obj = nb::borrow(h);
     PyObject* o = h.ptr();
+    Py_INCREF(o);
+    k.obj_ = o;
     if (PyLong_CheckExact(o) || PyBool_Check(o)) {
       int overflow = 0;
       long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
       if (overflow == 0 && !(v == -1 && PyErr_Occurred())) {
-        k.kind = Kind::kInt;
-        k.i = v;
+        k.kind_ = Kind::kInt;
+        k.u_.i = v;
       }
       PyErr_Clear();
     } else if (PyFloat_CheckExact(o)) {
-      k.kind = Kind::kFloat;
-      k.d = PyFloat_AS_DOUBLE(o);
+      k.kind_ = Kind::kFloat;
+      k.u_.d = PyFloat_AS_DOUBLE(o);
     } else if (PyUnicode_CheckExact(o)) {
       Py_ssize_t n = 0;
       const char* p = PyUnicode_AsUTF8AndSize(o, &n);
-      if (p != nullptr) {
-        k.kind = Kind::kStr;
-        k.s.assign(p, static_cast<size_t>(n));
+      if (p != nullptr && n <= UINT32_MAX) {
+        k.kind_ = Kind::kStr;
+        k.u_.s = p;
+        k.len_ = static_cast<uint32_t>(n);
       } else {
         PyErr_Clear();  // lone surrogates: compare through Python
       }
-    } else if (PyBytes_CheckExact(o)) {
-      k.kind = Kind::kBytes;
-      k.s.assign(PyBytes_AS_STRING(o), static_cast<size_t>(PyBytes_GET_SIZE(o)));
+    } else if (PyBytes_CheckExact(o) && PyBytes_GET_SIZE(o) <= UINT32_MAX) {
+      k.kind_ = Kind::kBytes;
+      k.u_.s = PyBytes_AS_STRING(o);
+      k.len_ = static_cast<uint32_t>(PyBytes_GET_SIZE(o));
     }
     return k;
   }
+
+  Kind kind() const { return kind_; }
+  int64_t i() const { return u_.i; }
+  double d() const { return u_.d; }
+  std::string_view bytes() const { return std::string_view(u_.s, len_); }
+  PyObject* ptr() const { return obj_; }
+  nb::handle handle() const { return obj_; }
+  nb::object object() const { return nb::borrow(obj_); }
+
+ private:
+  PyObject* obj_ = nullptr;
+  Kind kind_ = Kind::kObject;
+  uint32_t len_ = 0;
+  union {
+    int64_t i;
+    double d;
+    const char* s;
+  } u_{};
+};
+
+// An owned reference to a value, with inline reference counting and
+// swap-based moves (nb::object's are out of line). REQUIRES: the GIL.
+class PyRef {
+ public:
+  PyRef() = default;
+  explicit PyRef(nb::handle h) : obj_(h.ptr()) { Py_XINCREF(obj_); }
+  PyRef(const PyRef& o) : obj_(o.obj_) { Py_XINCREF(obj_); }
+  PyRef(PyRef&& o) noexcept : obj_(o.obj_) { o.obj_ = nullptr; }
+  PyRef& operator=(const PyRef& o) {
+    Py_XINCREF(o.obj_);
+    Py_XDECREF(obj_);
+    obj_ = o.obj_;
+    return *this;
+  }
+  PyRef& operator=(PyRef&& o) noexcept {
+    std::swap(obj_, o.obj_);
+    return *this;
+  }
+  ~PyRef() { Py_XDECREF(obj_); }
+
+  PyObject* ptr() const { return obj_; }
+  nb::handle handle() const { return obj_; }
+  nb::object object() const { return nb::borrow(obj_); }
+
+ private:
+  PyObject* obj_ = nullptr;
 };
 
 struct PyKeyLess {
   bool operator()(const PyKey& a, const PyKey& b) const {
     using Kind = PyKey::Kind;
-    if (a.kind == b.kind) {
-      switch (a.kind) {
-        case Kind::kInt: return a.i < b.i;
-        case Kind::kFloat: return a.d < b.d;
+    if (a.kind() == b.kind()) {
+      switch (a.kind()) {
+        case Kind::kInt: return a.i() < b.i();
+        case Kind::kFloat: return a.d() < b.d();
         case Kind::kStr:
-        case Kind::kBytes: return a.s < b.s;  // unsigned bytewise
+        case Kind::kBytes: return a.bytes() < b.bytes();  // unsigned bytewise
         case Kind::kObject: break;
       }
-    } else if ((a.kind == Kind::kInt && b.kind == Kind::kFloat) ||
-               (a.kind == Kind::kFloat && b.kind == Kind::kInt)) {
+    } else if ((a.kind() == Kind::kInt && b.kind() == Kind::kFloat) ||
+               (a.kind() == Kind::kFloat && b.kind() == Kind::kInt)) {
       // x86-64 long double holds every int64 and double exactly, so this is
       // Python's exact int/float comparison (NaN compares false both ways).
-      long double x = a.kind == Kind::kInt ? static_cast<long double>(a.i)
-                                           : static_cast<long double>(a.d);
-      long double y = b.kind == Kind::kInt ? static_cast<long double>(b.i)
-                                           : static_cast<long double>(b.d);
+      long double x = a.kind() == Kind::kInt ? static_cast<long double>(a.i())
+                                             : static_cast<long double>(a.d());
+      long double y = b.kind() == Kind::kInt ? static_cast<long double>(b.i())
+                                             : static_cast<long double>(b.d());
       return x < y;
     }
-    int r = PyObject_RichCompareBool(a.obj.ptr(), b.obj.ptr(), Py_LT);
+    int r = PyObject_RichCompareBool(a.ptr(), b.ptr(), Py_LT);
     if (r < 0) throw nb::python_error();
     return r == 1;
   }
@@ -117,8 +200,8 @@ bool KeysEqual(const PyKey& a, const PyKey& b) {
   return !less(a, b) && !less(b, a);
 }
 
-nb::tuple Pair(const PyKey& k, const nb::object& v) {
-  return nb::make_tuple(k.obj, v);
+nb::tuple Pair(const PyKey& k, const PyRef& v) {
+  return nb::make_tuple(k.handle(), v.handle());
 }
 
 [[noreturn]] void RaiseKeyError(nb::handle key) {
@@ -185,7 +268,7 @@ class WriteGuard {
 
 // ------------------------------------------------------------ CSBTree
 
-using Tree = CSBTree<PyKey, nb::object, PyKeyLess>;
+using Tree = CSBTree<PyKey, PyRef, PyKeyLess>;
 
 class PyCSBTree {
  public:
@@ -201,31 +284,30 @@ class PyCSBTree {
 
   nb::object Insert(nb::handle key, nb::handle value) {
     WriteGuard busy(&use_);
-    std::optional<nb::object> old =
-        tree_.Insert(PyKey::From(key), nb::borrow(value));
+    std::optional<PyRef> old = tree_.Insert(PyKey::From(key), PyRef(value));
     ++version_;
-    return old ? std::move(*old) : nb::none();
+    return old ? old->object() : nb::none();
   }
 
   nb::object Get(nb::handle key, nb::handle default_value) const {
     ReadGuard reading(&use_);
-    const nb::object* v = tree_.Find(PyKey::From(key));
-    return v != nullptr ? *v : nb::borrow(default_value);
+    const PyRef* v = tree_.Find(PyKey::From(key));
+    return v != nullptr ? v->object() : nb::borrow(default_value);
   }
 
   nb::object GetItem(nb::handle key) const {
     ReadGuard reading(&use_);
-    const nb::object* v = tree_.Find(PyKey::From(key));
+    const PyRef* v = tree_.Find(PyKey::From(key));
     if (v == nullptr) RaiseKeyError(key);
-    return *v;
+    return v->object();
   }
 
   nb::object Remove(nb::handle key) {
     WriteGuard busy(&use_);
-    std::optional<nb::object> old = tree_.Erase(PyKey::From(key));
+    std::optional<PyRef> old = tree_.Erase(PyKey::From(key));
     if (!old) return nb::none();
     ++version_;
-    return std::move(*old);
+    return old->object();
   }
 
   void DelItem(nb::handle key) {
@@ -242,8 +324,8 @@ class PyCSBTree {
   nb::object SetDefault(nb::handle key, nb::handle value) {
     WriteGuard busy(&use_);
     PyKey k = PyKey::From(key);
-    if (const nb::object* v = tree_.Find(k)) return *v;
-    tree_.Insert(std::move(k), nb::borrow(value));
+    if (const PyRef* v = tree_.Find(k)) return v->object();
+    tree_.Insert(std::move(k), PyRef(value));
     ++version_;
     return nb::borrow(value);
   }
@@ -267,8 +349,8 @@ class PyCSBTree {
     nb::list out;
     for (auto it = tree_.begin(); it != tree_.end(); ++it) {
       auto [k, v] = *it;
-      if (what == 0) out.append(k.obj);
-      else if (what == 1) out.append(v);
+      if (what == 0) out.append(k.handle());
+      else if (what == 1) out.append(v.handle());
       else out.append(Pair(k, v));
     }
     return out;
@@ -315,7 +397,7 @@ class PyCSBTree {
 
   nb::tuple PopMin() {
     WriteGuard busy(&use_);
-    std::optional<std::pair<PyKey, nb::object>> e = tree_.PopMin();
+    std::optional<std::pair<PyKey, PyRef>> e = tree_.PopMin();
     if (!e) RaiseEmpty("pop_min() of an empty CSBTree");
     ++version_;
     return Pair(e->first, e->second);
@@ -349,7 +431,7 @@ class PyCSBTree {
   // Cyclic GC support: visit every key and value.
   int Traverse(visitproc visit, void* arg) const {
     for (auto it = tree_.begin(); it != tree_.end(); ++it) {
-      Py_VISIT((*it).first.obj.ptr());
+      Py_VISIT((*it).first.ptr());
       Py_VISIT((*it).second.ptr());
     }
     return 0;
@@ -385,7 +467,7 @@ class PyCSBTreeIterator {
     }
     auto [k, v] = *it_;
     nb::tuple pair = Pair(k, v);
-    last_ = k.obj;
+    last_ = k.object();
     ++it_;
     return pair;
   }
@@ -401,39 +483,38 @@ class PyCSBTreeIterator {
 
 // ------------------------------------------------------------ SkipList
 
-using List = SkipList<PyKey, nb::object, PyKeyLess>;
+using List = SkipList<PyKey, PyRef, PyKeyLess>;
 
 class PySkipList {
  public:
   nb::object Insert(nb::handle key, nb::handle value) {
     WriteGuard busy(&use_);
-    std::optional<nb::object> old =
-        list_.Insert(PyKey::From(key), nb::borrow(value));
+    std::optional<PyRef> old = list_.Insert(PyKey::From(key), PyRef(value));
     ++version_;
     if (old) list_.Reclaim();  // free the replaced value now
-    return old ? std::move(*old) : nb::none();
+    return old ? old->object() : nb::none();
   }
 
   nb::object Get(nb::handle key, nb::handle default_value) const {
     ReadGuard reading(&use_);
-    std::optional<nb::object> v = list_.Get(PyKey::From(key));
-    return v ? std::move(*v) : nb::borrow(default_value);
+    std::optional<PyRef> v = list_.Get(PyKey::From(key));
+    return v ? v->object() : nb::borrow(default_value);
   }
 
   nb::object GetItem(nb::handle key) const {
     ReadGuard reading(&use_);
-    std::optional<nb::object> v = list_.Get(PyKey::From(key));
+    std::optional<PyRef> v = list_.Get(PyKey::From(key));
     if (!v) RaiseKeyError(key);
-    return std::move(*v);
+    return v->object();
   }
 
   nb::object Remove(nb::handle key) {
     WriteGuard busy(&use_);
-    std::optional<nb::object> old = list_.Remove(PyKey::From(key));
+    std::optional<PyRef> old = list_.Remove(PyKey::From(key));
     if (!old) return nb::none();
     ++version_;
     list_.Reclaim();
-    return std::move(*old);
+    return old->object();
   }
 
   void DelItem(nb::handle key) {
@@ -451,9 +532,9 @@ class PySkipList {
   nb::list Collect(int what) const {
     ReadGuard reading(&use_);
     nb::list out;
-    list_.ForEach([&](const PyKey& k, const nb::object& v) {
-      if (what == 0) out.append(k.obj);
-      else if (what == 1) out.append(v);
+    list_.ForEach([&](const PyKey& k, const PyRef& v) {
+      if (what == 0) out.append(k.handle());
+      else if (what == 1) out.append(v.handle());
       else out.append(Pair(k, v));
     });
     return out;
@@ -464,8 +545,8 @@ class PySkipList {
             std::vector<std::pair<nb::object, nb::object>>* out) const {
     ReadGuard reading(&use_);
     out->clear();
-    auto visit = [&](const PyKey& k, const nb::object& v) {
-      out->emplace_back(k.obj, v);
+    auto visit = [&](const PyKey& k, const PyRef& v) {
+      out->emplace_back(k.object(), v.object());
       return out->size() < max;
     };
     if (!after.is_valid()) {
@@ -474,7 +555,7 @@ class PySkipList {
     }
     PyKey from = PyKey::From(after);
     bool skipped = false;
-    list_.ForEachFrom(from, [&](const PyKey& k, const nb::object& v) {
+    list_.ForEachFrom(from, [&](const PyKey& k, const PyRef& v) {
       if (!skipped) {
         skipped = true;
         if (KeysEqual(k, from)) return true;  // strictly after `after`
@@ -491,8 +572,8 @@ class PySkipList {
     if (max == 0) return out;
     std::vector<std::pair<nb::object, nb::object>> all;
     list_.Range(PyKey::From(start), PyKey::From(end),
-                [&](const PyKey& k, const nb::object& v) {
-                  all.emplace_back(k.obj, v);
+                [&](const PyKey& k, const PyRef& v) {
+                  all.emplace_back(k.object(), v.object());
                   return reverse || all.size() < max;
                 });
     if (reverse) {
@@ -506,7 +587,7 @@ class PySkipList {
   }
 
   static nb::object PairOrNone(
-      const std::optional<std::pair<PyKey, nb::object>>& e) {
+      const std::optional<std::pair<PyKey, PyRef>>& e) {
     if (!e) return nb::none();
     return Pair(e->first, e->second);
   }
@@ -550,9 +631,9 @@ class PySkipList {
   // Cyclic GC support: visit every key and value.
   int Traverse(visitproc visit, void* arg) const {
     int rc = 0;
-    list_.ForEach([&](const PyKey& k, const nb::object& v) {
-      if (rc == 0 && k.obj.is_valid()) rc = visit(k.obj.ptr(), arg);
-      if (rc == 0 && v.is_valid()) rc = visit(v.ptr(), arg);
+    list_.ForEach([&](const PyKey& k, const PyRef& v) {
+      if (rc == 0 && k.ptr() != nullptr) rc = visit(k.ptr(), arg);
+      if (rc == 0 && v.ptr() != nullptr) rc = visit(v.ptr(), arg);
       return rc == 0;
     });
     return rc;
