@@ -28,7 +28,7 @@ deps-apt:
 	fi
 
 deps-pip:
-	@$(PYTHON) -c "import nanobind, scikit_build_core, pytest, kohakuvault, tqdm" 2>/dev/null || \
+	@$(PYTHON) -c "import nanobind, scikit_build_core, pytest, kohakuvault, tqdm, sortedcontainers" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q -r requirements-dev.txt
 
 configure: deps
