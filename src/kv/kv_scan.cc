@@ -109,6 +109,7 @@ Status KVault::Cursor::NextPage(std::vector<std::string>* keys,
   keys->clear();
   if (values != nullptr) values->clear();
   if (done_) return Status::OK();
+  if (vault_->rep_->InForkedChild()) return Rep::ForkedChildError();
   std::vector<std::string> scratch;
   std::vector<std::string>* vals =
       with_values_ ? (values != nullptr ? values : &scratch) : nullptr;

@@ -73,6 +73,7 @@ Result<std::optional<int64_t>> KVault::Rep::RowidLocked(std::string_view key) {
 Status KVault::PutStream(std::string_view key, const StreamReader& reader,
                          std::optional<uint64_t> size, size_t chunk_size) {
   Rep* rep = rep_.get();
+  if (rep->InForkedChild()) return Rep::ForkedChildError();
   if (chunk_size == 0) chunk_size = rep->options.chunk_size;
   if (chunk_size > (1u << 30)) {
     return Status::InvalidArgument("chunk_size must be at most 2**30 bytes");
@@ -172,6 +173,7 @@ Result<uint64_t> KVault::GetStream(std::string_view key,
                                    const StreamWriter& writer,
                                    size_t chunk_size) {
   Rep* rep = rep_.get();
+  if (rep->InForkedChild()) return Rep::ForkedChildError();
   if (chunk_size == 0) chunk_size = rep->options.chunk_size;
   if (chunk_size > (1u << 30)) {
     return Status::InvalidArgument("chunk_size must be at most 2**30 bytes");

@@ -75,11 +75,7 @@ Status ValidateCacheOptions(const CacheOptions& o) {
 
 Status KVault::Rep::CheckUsableLocked() const {
   if (conn == nullptr) return Status::Closed("Cannot operate on closed KVault");
-  if (!conn->owned_by_this_process()) {
-    return Status::NotSupported(
-        "this KVault was opened in another process (before fork()); open a "
-        "new KVault in this process");
-  }
+  if (!conn->owned_by_this_process()) return ForkedChildError();
   return Status::OK();
 }
 
@@ -362,6 +358,7 @@ Result<std::unique_ptr<KVault>> KVault::Open(const std::string& path,
   rep->sql_count = "SELECT COUNT(*) FROM " + t;
   rep->sql_clear = "DELETE FROM " + t;
 
+  rep->generation = sqlite::ForkGeneration();
   AMBERVAULT_ASSIGN_OR_RETURN(rep->conn,
                               sqlite::Connection::Open(path, options.open));
   rep->max_length = rep->conn->max_length();
@@ -375,6 +372,7 @@ Result<std::unique_ptr<KVault>> KVault::Open(const std::string& path,
 }
 
 Status KVault::Put(std::string_view key, std::string_view value) {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   return RetryOnBusy(rep_->options.retry, [&] {
     std::lock_guard<std::mutex> l(rep_->mu);
     return rep_->PutLocked(key, value);
@@ -382,6 +380,7 @@ Status KVault::Put(std::string_view key, std::string_view value) {
 }
 
 Status KVault::Get(std::string_view key, std::string* value) {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   return RetryOnBusy(rep_->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
@@ -409,6 +408,7 @@ Result<std::string> KVault::Get(std::string_view key) {
 }
 
 Result<bool> KVault::Delete(std::string_view key) {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   return RetryOnBusy(rep_->options.retry, [&]() -> Result<bool> {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
@@ -426,6 +426,7 @@ Result<bool> KVault::Delete(std::string_view key) {
 }
 
 Result<std::string> KVault::Take(std::string_view key) {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   return RetryOnBusy(rep_->options.retry, [&]() -> Result<std::string> {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
@@ -458,6 +459,7 @@ Result<std::string> KVault::Take(std::string_view key) {
 
 Result<std::optional<std::string>> KVault::PutIfAbsent(std::string_view key,
                                                        std::string_view value) {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   using Out = std::optional<std::string>;
   return RetryOnBusy(rep_->options.retry, [&]() -> Result<Out> {
     std::lock_guard<std::mutex> l(rep_->mu);
@@ -481,6 +483,7 @@ Result<std::optional<std::string>> KVault::PutIfAbsent(std::string_view key,
 }
 
 Result<bool> KVault::Exists(std::string_view key) {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   return RetryOnBusy(rep_->options.retry, [&]() -> Result<bool> {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
@@ -492,6 +495,7 @@ Result<bool> KVault::Exists(std::string_view key) {
 }
 
 Result<int64_t> KVault::Count() {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   return RetryOnBusy(rep_->options.retry, [&]() -> Result<int64_t> {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
@@ -513,6 +517,7 @@ Result<int64_t> KVault::Count() {
 }
 
 Status KVault::Clear() {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   return RetryOnBusy(rep_->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
@@ -528,6 +533,7 @@ Status KVault::Clear() {
 
 Status KVault::EnableCache(const CacheOptions& options) {
   AMBERVAULT_RETURN_IF_ERROR(ValidateCacheOptions(options));
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   std::lock_guard<std::mutex> fl(rep_->flusher_mu);
   Status s = RetryOnBusy(rep_->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(rep_->mu);
@@ -547,6 +553,7 @@ Status KVault::EnableCache(const CacheOptions& options) {
 }
 
 Status KVault::DisableCache() {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   std::lock_guard<std::mutex> fl(rep_->flusher_mu);
   {
     // A locked cache is not a transient condition: report it at once.
@@ -571,6 +578,7 @@ Status KVault::DisableCache() {
 }
 
 Result<size_t> KVault::FlushCache() {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   return RetryOnBusy(rep_->options.retry, [&]() -> Result<size_t> {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
@@ -589,6 +597,7 @@ void KVault::UnlockCache() {
 }
 
 bool KVault::cache_enabled() const {
+  if (rep_->InForkedChild()) return false;
   std::lock_guard<std::mutex> l(rep_->mu);
   return rep_->cache_on;
 }
@@ -596,16 +605,19 @@ bool KVault::cache_enabled() const {
 bool KVault::cache_locked() const { return rep_->cache_locks.load() > 0; }
 
 size_t KVault::cache_entries() const {
+  if (rep_->InForkedChild()) return 0;
   std::lock_guard<std::mutex> l(rep_->mu);
   return rep_->cache.entries();
 }
 
 size_t KVault::cache_bytes() const {
+  if (rep_->InForkedChild()) return 0;
   std::lock_guard<std::mutex> l(rep_->mu);
   return rep_->cache.bytes();
 }
 
 Status KVault::Checkpoint() {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   return RetryOnBusy(rep_->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
@@ -614,6 +626,7 @@ Status KVault::Checkpoint() {
 }
 
 Status KVault::Optimize() {
+  if (rep_->InForkedChild()) return Rep::ForkedChildError();
   return RetryOnBusy(rep_->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
@@ -625,17 +638,20 @@ Status KVault::Optimize() {
 }
 
 Status KVault::Close() {
+  if (rep_->InForkedChild()) {
+    // A forked child: the parent's threads do not exist here and its locks
+    // may be held forever, so take none. Forget the threads, and leak the
+    // connection (closing it would release the parent's file locks).
+    if (rep_->flusher.joinable()) rep_->flusher.detach();
+    if (rep_->lease_reaper.joinable()) rep_->lease_reaper.detach();
+    (void)rep_->conn.release();
+    rep_->cache_on = false;
+    return Status::OK();
+  }
   std::lock_guard<std::mutex> fl(rep_->flusher_mu);
   {
     std::lock_guard<std::mutex> l(rep_->mu);
     if (rep_->conn == nullptr) return Status::OK();
-    if (!rep_->conn->owned_by_this_process()) {
-      // A forked child: the parent's threads do not exist here.
-      if (rep_->flusher.joinable()) rep_->flusher.detach();
-      if (rep_->lease_reaper.joinable()) rep_->lease_reaper.detach();
-      rep_->CloseConnectionLocked();  // leaks the parent's handle
-      return Status::OK();
-    }
   }
   // Close ends any lock_cache() scope: pending writes are flushed, never
   // dropped.
@@ -657,6 +673,7 @@ Status KVault::Close() {
 }
 
 bool KVault::closed() const {
+  if (rep_->InForkedChild()) return true;  // unusable here
   std::lock_guard<std::mutex> l(rep_->mu);
   return rep_->conn == nullptr;
 }

@@ -44,6 +44,12 @@ struct KVault::Rep {
   std::string sql_count;
   std::string sql_clear;
 
+  // Fork generation at open. In a forked child every entry point returns
+  // before touching `mu`: another thread of the parent may have held it at
+  // the fork, and the child's copy would then stay locked forever.
+  uint64_t generation = 0;
+  bool InForkedChild() const { return sqlite::ForkGeneration() != generation; }
+
   mutable std::mutex mu;
   std::unique_ptr<sqlite::Connection> conn;  // null once closed
   int64_t max_length = 0;                    // SQLITE_LIMIT_LENGTH
@@ -64,6 +70,12 @@ struct KVault::Rep {
   std::thread flusher;
   std::condition_variable flusher_cv;  // waits on mu
   bool flusher_stop = false;           // guarded by mu
+
+  static Status ForkedChildError() {
+    return Status::NotSupported(
+        "this KVault was opened in another process (before fork()); open a "
+        "new KVault in this process");
+  }
 
   // Closed, or used in a forked child: the error to return; else OK.
   Status CheckUsableLocked() const;

@@ -20,6 +20,8 @@ namespace {
 // which is a system call in current glibc.
 std::atomic<uint64_t> fork_generation{0};
 
+}  // namespace
+
 uint64_t ForkGeneration() {
   static const bool registered = [] {
     pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
@@ -28,6 +30,8 @@ uint64_t ForkGeneration() {
   (void)registered;
   return fork_generation.load(std::memory_order_relaxed);
 }
+
+namespace {
 
 bool IsMemoryPath(const std::string& path) {
   return path.empty() || path == ":memory:";

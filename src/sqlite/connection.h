@@ -28,6 +28,10 @@
 
 namespace ambervault::sqlite {
 
+// Incremented in the child after every fork(): objects made in an earlier
+// generation belong to another process. Lock-free, no system call.
+uint64_t ForkGeneration();
+
 class Connection {
  public:
   // Opens `path` (":memory:" or "" for a private in-memory database),
