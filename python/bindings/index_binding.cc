@@ -734,109 +734,78 @@ std::string Repr(const char* name, const T& t) {
   return std::string(name) + "(len=" + std::to_string(t.Size()) + ")";
 }
 
+
+// The methods both maps share, bound once. `name` is the Python class name
+// (used by repr and in the iterator's signature).
+template <typename T, typename Iterator>
+void DefineOrderedMap(nb::module_& m, nb::class_<T>& cls, const char* name,
+                      const char* iterator_name) {
+  static const std::string iter_sig =
+      std::string("def __iter__(self) -> ") + iterator_name;
+  nb::class_<Iterator>(m, iterator_name)
+      .def("__iter__", [](nb::handle self) { return nb::borrow(self); },
+           nb::sig(iter_sig.c_str()))
+      .def("__next__", &Iterator::Next,
+           nb::sig("def __next__(self) -> tuple[typing.Any, typing.Any]"));
+  cls.def("insert", &T::Insert, nb::arg("key").none(), nb::arg("value").none(),
+          "Insert or replace; returns the old value or None.")
+      .def("get", &T::Get, nb::arg("key").none(),
+           nb::arg("default").none() = nb::none())
+      .def("remove", &T::Remove, nb::arg("key").none(),
+           "Remove key; returns its value or None.")
+      .def("__getitem__", &T::GetItem, nb::arg("key").none())
+      .def("__setitem__", [](T& t, nb::handle k, nb::handle v) { t.Insert(k, v); },
+           nb::arg("key").none(), nb::arg("value").none())
+      .def("__delitem__", &T::DelItem, nb::arg("key").none())
+      .def("__contains__", &T::Contains, nb::arg("key").none())
+      .def("__len__", &T::Size)
+      .def("__iter__",
+           [](nb::pointer_and_handle<T> self) {
+             return new Iterator(nb::borrow(self.h), self.p);
+           },
+           nb::rv_policy::take_ownership)
+      .def("keys", [](const T& t) { return t.Collect(0); })
+      .def("values", [](const T& t) { return t.Collect(1); })
+      .def("items", [](const T& t) { return t.Collect(2); })
+      .def("range", &T::Range, nb::arg("start").none(), nb::arg("end").none(),
+           nb::arg("reverse") = false, nb::arg("limit").none() = nb::none(),
+           "Pairs with start <= key < end, ascending (or descending with "
+           "reverse=True), at most limit of them.")
+      .def("min", &T::Min)
+      .def("max", &T::Max)
+      .def("pop_min", &T::PopMin)
+      .def("floor", &T::Floor, nb::arg("key").none())
+      .def("ceiling", &T::Ceiling, nb::arg("key").none())
+      .def("clear", &T::Clear)
+      .def("is_empty", [](const T& t) { return t.Size() == 0; })
+      .def("__repr__", [name](const T& t) { return Repr(name, t); });
+}
+
 }  // namespace
 
 void RegisterIndex(nb::module_& m) {
-  nb::class_<PyCSBTreeIterator>(m, "CSBTreeIterator")
-      .def("__iter__", [](nb::handle self) { return nb::borrow(self); },
-           nb::sig("def __iter__(self) -> CSBTreeIterator"))
-      .def("__next__", &PyCSBTreeIterator::Next,
-           nb::sig("def __next__(self) -> tuple[typing.Any, typing.Any]"));
-
-  nb::class_<PyCSBTree>(m, "CSBTree",
-                        "An in-memory ordered map (cache-sensitive B+tree). "
-                        "Keys are any objects ordered by <.",
-                        nb::type_slots(csbtree_slots))
-      .def(nb::init<int64_t>(), nb::arg("order") = 63)
-      .def("insert", &PyCSBTree::Insert, nb::arg("key").none(),
-           nb::arg("value").none(),
-           "Insert or replace; returns the old value or None.")
-      .def("get", &PyCSBTree::Get, nb::arg("key").none(),
-           nb::arg("default").none() = nb::none())
+  nb::class_<PyCSBTree> csbtree(
+      m, "CSBTree",
+      "An in-memory ordered map (cache-sensitive B+tree). Keys are any "
+      "objects ordered by <.",
+      nb::type_slots(csbtree_slots));
+  csbtree.def(nb::init<int64_t>(), nb::arg("order") = 63)
       .def("get_default", &PyCSBTree::Get, nb::arg("key").none(),
            nb::arg("default").none())
-      .def("remove", &PyCSBTree::Remove, nb::arg("key").none(),
-           "Remove key; returns its value or None.")
       .def("setdefault", &PyCSBTree::SetDefault, nb::arg("key").none(),
            nb::arg("default").none())
-      .def("update", &PyCSBTree::Update, nb::arg("other"))
-      .def("__getitem__", &PyCSBTree::GetItem, nb::arg("key").none())
-      .def("__setitem__",
-           [](PyCSBTree& t, nb::handle k, nb::handle v) { t.Insert(k, v); },
-           nb::arg("key").none(), nb::arg("value").none())
-      .def("__delitem__", &PyCSBTree::DelItem, nb::arg("key").none())
-      .def("__contains__", &PyCSBTree::Contains, nb::arg("key").none())
-      .def("__len__", &PyCSBTree::Size)
-      .def("__iter__",
-           [](nb::pointer_and_handle<PyCSBTree> self) {
-             return new PyCSBTreeIterator(nb::borrow(self.h), self.p);
-           },
-           nb::rv_policy::take_ownership)
-      .def("keys", [](const PyCSBTree& t) { return t.Collect(0); })
-      .def("values", [](const PyCSBTree& t) { return t.Collect(1); })
-      .def("items", [](const PyCSBTree& t) { return t.Collect(2); })
-      .def("range", &PyCSBTree::Range, nb::arg("start").none(),
-           nb::arg("end").none(), nb::arg("reverse") = false,
-           nb::arg("limit").none() = nb::none(),
-           "Pairs with start <= key < end, ascending (or descending with "
-           "reverse=True), at most limit of them.")
-      .def("min", &PyCSBTree::Min)
-      .def("max", &PyCSBTree::Max)
-      .def("pop_min", &PyCSBTree::PopMin)
-      .def("floor", &PyCSBTree::Floor, nb::arg("key").none())
-      .def("ceiling", &PyCSBTree::Ceiling, nb::arg("key").none())
-      .def("clear", &PyCSBTree::Clear)
-      .def("is_empty", [](const PyCSBTree& t) { return t.Size() == 0; })
-      .def("__repr__",
-           [](const PyCSBTree& t) { return Repr("CSBTree", t); });
+      .def("update", &PyCSBTree::Update, nb::arg("other"));
+  DefineOrderedMap<PyCSBTree, PyCSBTreeIterator>(m, csbtree, "CSBTree",
+                                                 "CSBTreeIterator");
 
-  nb::class_<PySkipListIterator>(m, "SkipListIterator")
-      .def("__iter__", [](nb::handle self) { return nb::borrow(self); },
-           nb::sig("def __iter__(self) -> SkipListIterator"))
-      .def("__next__", &PySkipListIterator::Next,
-           nb::sig("def __next__(self) -> tuple[typing.Any, typing.Any]"));
-
-  nb::class_<PySkipList>(m, "SkipList",
-                         "An in-memory ordered map (skip list). Keys are any "
-                         "objects ordered by <.",
-                         nb::type_slots(skiplist_slots))
-      .def(nb::init<>())
-      .def("insert", &PySkipList::Insert, nb::arg("key").none(),
-           nb::arg("value").none(),
-           "Insert or replace; returns the old value or None.")
-      .def("get", &PySkipList::Get, nb::arg("key").none(),
-           nb::arg("default").none() = nb::none())
-      .def("remove", &PySkipList::Remove, nb::arg("key").none(),
-           "Remove key; returns its value or None.")
-      .def("__getitem__", &PySkipList::GetItem, nb::arg("key").none())
-      .def("__setitem__",
-           [](PySkipList& t, nb::handle k, nb::handle v) { t.Insert(k, v); },
-           nb::arg("key").none(), nb::arg("value").none())
-      .def("__delitem__", &PySkipList::DelItem, nb::arg("key").none())
-      .def("__contains__", &PySkipList::Contains, nb::arg("key").none())
-      .def("__len__", &PySkipList::Size)
-      .def("__iter__",
-           [](nb::pointer_and_handle<PySkipList> self) {
-             return new PySkipListIterator(nb::borrow(self.h), self.p);
-           },
-           nb::rv_policy::take_ownership)
-      .def("keys", [](const PySkipList& t) { return t.Collect(0); })
-      .def("values", [](const PySkipList& t) { return t.Collect(1); })
-      .def("items", [](const PySkipList& t) { return t.Collect(2); })
-      .def("range", &PySkipList::Range, nb::arg("start").none(),
-           nb::arg("end").none(), nb::arg("reverse") = false,
-           nb::arg("limit").none() = nb::none(),
-           "Pairs with start <= key < end, ascending (or descending with "
-           "reverse=True), at most limit of them.")
-      .def("min", &PySkipList::Min)
-      .def("max", &PySkipList::Max)
-      .def("pop_min", &PySkipList::PopMin)
-      .def("floor", &PySkipList::Floor, nb::arg("key").none())
-      .def("ceiling", &PySkipList::Ceiling, nb::arg("key").none())
-      .def("clear", &PySkipList::Clear)
-      .def("is_empty", [](const PySkipList& t) { return t.Size() == 0; })
-      .def("__repr__",
-           [](const PySkipList& t) { return Repr("SkipList", t); });
+  nb::class_<PySkipList> skiplist(
+      m, "SkipList",
+      "An in-memory ordered map (skip list). Keys are any objects ordered "
+      "by <.",
+      nb::type_slots(skiplist_slots));
+  skiplist.def(nb::init<>());
+  DefineOrderedMap<PySkipList, PySkipListIterator>(m, skiplist, "SkipList",
+                                                   "SkipListIterator");
 }
 
 }  // namespace ambervault::python
