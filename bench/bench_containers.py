@@ -56,6 +56,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from _common import import_repo_aware  # noqa: E402  (bench/ is on sys.path)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPO_PYTHON = REPO_ROOT / "python"
 
@@ -92,17 +94,7 @@ def log(msg: str) -> None:
 
 def import_module(name: str):
     """Import `name`; for ambervault fall back to <repo>/python."""
-    if name == "ambervault" and importlib.util.find_spec("ambervault") is None:
-        sys.path.insert(0, str(REPO_PYTHON))
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        if name == "ambervault" and str(REPO_PYTHON) not in sys.path:
-            sys.path.insert(0, str(REPO_PYTHON))
-            for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
-                del sys.modules[mod]
-            return importlib.import_module(name)
-        raise
+    return import_repo_aware(name)
 
 
 def module_version(mod) -> str:

@@ -44,6 +44,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import import_repo_aware  # noqa: E402  (bench/ is on sys.path)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPO_PYTHON = REPO_ROOT / "python"
 RESULT_TAG = "@@BENCH_KV_RESULT "
@@ -80,20 +82,7 @@ def pinned_path(lib: str) -> Path | None:
 
 def import_lib(lib: str):
     """Import `lib`; for ambervault fall back to <repo>/python."""
-    name = import_name(lib)
-    if name == "ambervault" and importlib.util.find_spec("ambervault") is None:
-        sys.path.insert(0, str(REPO_PYTHON))
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        # Found somewhere else but broken (a stale install, say): retry from
-        # the repository tree once.
-        if name == "ambervault" and str(REPO_PYTHON) not in sys.path:
-            sys.path.insert(0, str(REPO_PYTHON))
-            for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
-                del sys.modules[mod]
-            return importlib.import_module(name)
-        raise
+    return import_repo_aware(import_name(lib))
 
 
 def lib_version(mod) -> str:
