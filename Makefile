@@ -7,11 +7,11 @@
 PYTHON ?= python3
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-APT_PACKAGES := g++ libsqlite3-dev libgtest-dev libgmock-dev
+APT_PACKAGES := g++ libsqlite3-dev libgtest-dev libgmock-dev libmsgpack-cxx-dev nlohmann-json3-dev libvalijson-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PYTHONPATH := $(CURDIR)/python$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: all deps deps-apt deps-pip configure build demo test test-cpp test-python bench asan clean
+.PHONY: all deps deps-apt deps-pip configure build demo test test-cpp test-python bench asan fuzz clean
 
 all: build
 
@@ -28,7 +28,7 @@ deps-apt:
 	fi
 
 deps-pip:
-	@$(PYTHON) -c "import nanobind, scikit_build_core, pytest, kohakuvault, tqdm, sortedcontainers" 2>/dev/null || \
+	@$(PYTHON) -c "import nanobind, scikit_build_core, pytest, kohakuvault, tqdm, sortedcontainers, numpy, msgpack, cbor2, ormsgpack" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q -r requirements-dev.txt
 
 configure: deps
@@ -54,6 +54,7 @@ test-python: build
 
 bench: build
 	$(PYTHON) bench/bench_kv.py
+	$(PYTHON) bench/bench_packer.py
 
 # C++ tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: deps
@@ -63,5 +64,21 @@ asan: deps
 	cmake --build build-asan -j $(JOBS)
 	ctest --test-dir build-asan --output-on-failure -j $(JOBS)
 
+# libFuzzer (clang, with ASan and UBSan) over every fuzz target, FUZZ_RUNS
+# inputs each, starting from the checked-in corpora (new finds stay in
+# build-fuzz/corpus-*; copy the interesting ones into fuzz/corpus/).
+FUZZ_RUNS ?= 1000000
+FUZZ_TARGETS := packer value_codec
+fuzz: deps
+	@command -v clang++ >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq clang; }
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DAMBERVAULT_FUZZ=ON -DAMBERVAULT_SANITIZE=address,undefined \
+	  -DAMBERVAULT_BUILD_PYTHON=OFF -DAMBERVAULT_INSTALL=OFF
+	cmake --build build-fuzz -j $(JOBS) --target $(addsuffix _fuzzer,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do mkdir -p build-fuzz/corpus-$$t && \
+	  build-fuzz/$${t}_fuzzer -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 \
+	    build-fuzz/corpus-$$t fuzz/corpus/$$t || exit 1; done
+
 clean:
-	rm -rf $(BUILD) build-asan python/ambervault/_core*.so
+	rm -rf $(BUILD) build-asan build-fuzz python/ambervault/_core*.so

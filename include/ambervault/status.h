@@ -43,6 +43,7 @@ class AMBERVAULT_EXPORT Status {
     kClosed = 9,           // the object was closed
     kNotSupported = 10,    // a feature this build or file does not offer
     kInternal = 11,        // anything else SQLite reports (SQLITE_ERROR, ...)
+    kOutOfRange = 12,      // a number outside what the target type holds
   };
 
   // Creates an OK status.
@@ -82,6 +83,9 @@ class AMBERVAULT_EXPORT Status {
   static Status NotSupported(std::string_view msg) {
     return Status(Code::kNotSupported, msg);
   }
+  static Status OutOfRange(std::string_view msg) {
+    return Status(Code::kOutOfRange, msg);
+  }
   static Status Internal(std::string_view msg) {
     return Status(Code::kInternal, msg);
   }
@@ -107,6 +111,7 @@ class AMBERVAULT_EXPORT Status {
   bool IsConstraint() const { return code() == Code::kConstraint; }
   bool IsClosed() const { return code() == Code::kClosed; }
   bool IsNotSupported() const { return code() == Code::kNotSupported; }
+  bool IsOutOfRange() const { return code() == Code::kOutOfRange; }
 
   // "OK", or "<Code name>: <message>".
   std::string ToString() const;

@@ -14,10 +14,10 @@ except ImportError as exc:  # pragma: no cover - build problem
 
 from . import _errors
 from ._errors import *  # noqa: F403 - the exception classes and aliases
-from ._core import CSBTree, SkipList
+from ._core import CSBTree, DataPacker, SkipList
 from .kvault import KVault
 
 __version__ = "0.1.0"
 sqlite_version: str = _core.sqlite_version()
 
-__all__ = ["KVault", "CSBTree", "SkipList", *_errors.__all__, "__version__", "sqlite_version"]
+__all__ = ["KVault", "DataPacker", "CSBTree", "SkipList", *_errors.__all__, "__version__", "sqlite_version"]

@@ -13,6 +13,7 @@ catch, so ``except KeyError`` or ``except ValueError`` keep working:
 - ``DiskFull``                  the disk or database is full (an ``IoError``)
 - ``ReadOnlyError``             a write to a read-only database (an ``IoError``)
 - ``ClosedError``               use after ``close()`` (also ``ValueError``)
+- ``OutOfRangeError``           a number the dtype cannot hold (``InvalidArgument`` and ``OverflowError``)
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class InvalidArgument(KohakuVaultError, ValueError):
 
 class InvalidTypeError(InvalidArgument, TypeError):
     """An argument of the wrong type (e.g. a key that is not str or bytes)."""
+
+
+class OutOfRangeError(InvalidArgument, OverflowError):
+    """A number outside what the target type holds (e.g. 300 for ``u8``)."""
 
 
 class IoError(KohakuVaultError, OSError):
@@ -90,6 +95,7 @@ __all__ = [
     "DiskFull",
     "ReadOnlyError",
     "ClosedError",
+    "OutOfRangeError",
     "VaultError",
     "BusyError",
 ]

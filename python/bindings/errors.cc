@@ -10,7 +10,7 @@ namespace {
 
 struct ErrorClasses {
   nb::object base, not_found, busy, invalid_argument, invalid_type, io_error,
-      corruption, disk_full, read_only, closed;
+      corruption, disk_full, read_only, closed, out_of_range;
 };
 
 ErrorClasses* classes = nullptr;  // set once at module init, never freed
@@ -29,7 +29,8 @@ void RegisterErrors(nb::module_& m) {
       errors.attr("DatabaseBusy"),     errors.attr("InvalidArgument"),
       errors.attr("InvalidTypeError"), errors.attr("IoError"),
       errors.attr("CorruptionError"),  errors.attr("DiskFull"),
-      errors.attr("ReadOnlyError"),    errors.attr("ClosedError")};
+      errors.attr("ReadOnlyError"),    errors.attr("ClosedError"),
+      errors.attr("OutOfRangeError")};
 }
 
 void RaiseInvalidType(std::string_view message) {
@@ -64,6 +65,8 @@ void RaiseStatus(const Status& status, nb::handle key) {
       Raise(classes->read_only, msg);
     case Status::Code::kClosed:
       Raise(classes->closed, msg);
+    case Status::Code::kOutOfRange:
+      Raise(classes->out_of_range, msg);
     default:
       Raise(classes->base, status.ToString());
   }

@@ -15,6 +15,7 @@
 namespace ambervault::python {
 void RegisterKVault(nanobind::module_& m);
 void RegisterIndex(nanobind::module_& m);
+void RegisterPacker(nanobind::module_& m);
 }  // namespace ambervault::python
 
 NB_MODULE(_core, m) {
@@ -25,4 +26,5 @@ NB_MODULE(_core, m) {
   ambervault::python::RegisterErrors(m);
   ambervault::python::RegisterKVault(m);
   ambervault::python::RegisterIndex(m);
+  ambervault::python::RegisterPacker(m);
 }

@@ -45,6 +45,7 @@ const char* Status::CodeName(Code code) {
     case Code::kClosed: return "Closed";
     case Code::kNotSupported: return "NotSupported";
     case Code::kInternal: return "Internal";
+    case Code::kOutOfRange: return "OutOfRange";
   }
   return "Unknown";
 }
