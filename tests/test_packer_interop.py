@@ -252,6 +252,19 @@ def test_kohaku_structured_offsets(dtype):
     assert a.unpack_many(k.pack_many(values)) == values
 
 
+# KohakuVault 1.1.0 reads u64 vectors through float64 (2**64 - 1 comes back as
+# 0), so its side of the u64 reads is not checked.
+KOHAKU_READS_EXACT = {t for t in VEC_TYPES if t != "u64"}
+
+
+def test_kohaku_u64_vector_read_is_lossy():
+    values = [2**60 + 1, 2**64 - 1, 12345678901234567891]
+    data = K("vec:u64").pack(np.array(values, dtype=np.uint64))
+    assert data == DataPacker("vec:u64").pack(np.array(values, dtype=np.uint64))
+    assert DataPacker("vec:u64").unpack(data).tolist() == values
+    assert K("vec:u64").unpack(data, 0).tolist() != values  # if this fails, KohakuVault was fixed
+
+
 VEC_SHAPES_ANY = [(5,), (2, 3), (2, 3, 4), (1,), (0,), (3, 0)]
 VEC_SHAPES_FIXED = [(3,), (2, 3), (1, 2, 2)]
 
@@ -275,14 +288,18 @@ def test_kohaku_vec_any_shape(t):
         ab, kb = a.pack(arr), k.pack(arr)
         assert ab == kb, (t, shape)
         assert strict_same(a.unpack(kb), arr)
-        assert strict_same(k.unpack(ab, 0), arr)
+        if t in KOHAKU_READS_EXACT:
+            assert strict_same(k.unpack(ab, 0), arr)
     parts = [a.pack(_array(t, s, i)) for i, s in enumerate(VEC_SHAPES_ANY)]
     data = b"".join(parts)
     assert data == k.pack_many([_array(t, s, i) for i, s in enumerate(VEC_SHAPES_ANY)])
     got_k = k.unpack_many(data, offsets=offsets_of(parts))
     got_a = a.unpack_many(data, offsets=offsets_of(parts))
-    for x, y in zip(got_a, got_k):
-        assert strict_same(x, y)
+    assert len(got_a) == len(got_k) == len(parts)
+    for i, (x, y) in enumerate(zip(got_a, got_k)):
+        assert strict_same(x, _array(t, VEC_SHAPES_ANY[i], i))
+        if t in KOHAKU_READS_EXACT:
+            assert strict_same(x, y)
 
 
 @pytest.mark.parametrize("t", VEC_TYPES)
@@ -296,11 +313,14 @@ def test_kohaku_vec_fixed_shape(t):
             ab, kb = a.pack(arr), k.pack(arr)
             assert ab == kb
             assert strict_same(a.unpack(kb), arr)
-            assert strict_same(k.unpack(ab, 0), arr)
+            if t in KOHAKU_READS_EXACT:
+                assert strict_same(k.unpack(ab, 0), arr)
         data = a.pack_many(arrs)
         assert data == k.pack_many(arrs)
-        for x, y in zip(a.unpack_many(data), k.unpack_many(data, count=len(arrs))):
-            assert strict_same(x, y)
+        for x, y, arr in zip(a.unpack_many(data), k.unpack_many(data, count=len(arrs)), arrs):
+            assert strict_same(x, arr)
+            if t in KOHAKU_READS_EXACT:
+                assert strict_same(x, y)
         assert np.array_equal(a.unpack_many(data, as_numpy=True), np.stack(arrs))
 
 
@@ -316,6 +336,8 @@ def test_kohaku_vec_casts_and_lists():
         ("vec:i64:2", np.array([-(2**63), 2**63 - 1])),
         ("vec:i64:2", [-(2**53), 2**53]),
         ("vec:f32", np.float32(3)),  # 0-d
+        ("vec:f32", np.array(2.5)),  # 0-d
+        ("vec:i16", np.array(-7, dtype=np.int64)),  # 0-d
         ("vec:float32:2", [1, 2]),
         ("vec:uint8:2", [1, 2]),
         ("vec:int8:2", [-1, 2]),

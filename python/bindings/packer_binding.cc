@@ -16,6 +16,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/string_view.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -30,256 +31,15 @@
 #include "ambervault/packer.h"
 #include "errors.h"
 #include "packer/byte_order.h"
+#include "py_numpy.h"
+#include "py_util.h"
+#include "py_values.h"
 
 namespace ambervault::python {
 
 namespace {
 
-namespace nb = nanobind;
 using namespace nb::literals;
-
-[[noreturn]] void ThrowPython() { throw nb::python_error(); }
-
-[[noreturn]] void RaiseOutOfRange(const std::string& msg) {
-  RaiseStatus(Status::OutOfRange(msg));
-}
-
-const char* TypeName(PyObject* o) { return Py_TYPE(o)->tp_name; }
-
-bool IsNumpyScalarType(PyObject* o, const char* prefix) {
-  const char* name = TypeName(o);
-  return std::strncmp(name, "numpy.", 6) == 0 &&
-         std::strncmp(name + 6, prefix, std::strlen(prefix)) == 0;
-}
-
-bool IsNumpyBool(PyObject* o) {
-  const char* name = TypeName(o);
-  return std::strcmp(name, "numpy.bool") == 0 || std::strcmp(name, "numpy.bool_") == 0;
-}
-
-// A numpy floating scalar that is not a float subclass (float16, float32,
-// longdouble). Decimal and Fraction are deliberately not accepted: turning
-// them into a double would lose digits silently.
-bool IsNumpyFloat(PyObject* o) {
-  return IsNumpyScalarType(o, "float") || IsNumpyScalarType(o, "longdouble");
-}
-
-// ------------------------------------------------------------ bytes input
-
-// A read-only byte view of a bytes-like argument.
-class InputBytes {
- public:
-  InputBytes(nb::handle h, const char* what) {
-    PyObject* o = h.ptr();
-    if (PyBytes_Check(o)) {
-      view_ = std::string_view(PyBytes_AS_STRING(o), static_cast<size_t>(PyBytes_GET_SIZE(o)));
-      return;
-    }
-    if (PyUnicode_Check(o) || !PyObject_CheckBuffer(o)) {
-      RaiseInvalidType(std::string(what) + " must be bytes-like (bytes, bytearray, memoryview), not " +
-                       TypeName(o));
-    }
-    if (PyObject_GetBuffer(o, &buffer_, PyBUF_SIMPLE) != 0) {
-      PyErr_Clear();
-      RaiseInvalidType(std::string(what) + " must be a contiguous buffer, not " + TypeName(o));
-    }
-    held_ = true;
-    view_ = std::string_view(static_cast<const char*>(buffer_.buf), static_cast<size_t>(buffer_.len));
-  }
-  ~InputBytes() {
-    if (held_) PyBuffer_Release(&buffer_);
-  }
-  InputBytes(const InputBytes&) = delete;
-  InputBytes& operator=(const InputBytes&) = delete;
-  std::string_view view() const { return view_; }
-
- private:
-  Py_buffer buffer_{};
-  bool held_ = false;
-  std::string_view view_;
-};
-
-// ------------------------------------------------------------ output buffer
-
-// A per-thread scratch buffer reused across calls; a nested use on the same
-// thread (a value's __index__ packing something) gets its own string.
-class Scratch {
- public:
-  Scratch() {
-    if (!in_use_) {
-      in_use_ = true;
-      owner_ = true;
-      buf_ = &shared_;
-      buf_->clear();
-    } else {
-      buf_ = &local_;
-    }
-  }
-  ~Scratch() {
-    if (owner_) {
-      in_use_ = false;
-      if (shared_.capacity() > (1u << 22)) std::string().swap(shared_);
-    }
-  }
-  std::string* get() { return buf_; }
-  nb::object ToBytes() const {
-    PyObject* b = PyBytes_FromStringAndSize(buf_->data(), static_cast<Py_ssize_t>(buf_->size()));
-    if (b == nullptr) ThrowPython();
-    return nb::steal(b);
-  }
-
- private:
-  static thread_local std::string shared_;
-  static thread_local bool in_use_;
-  std::string local_;
-  std::string* buf_;
-  bool owner_ = false;
-};
-thread_local std::string Scratch::shared_;
-thread_local bool Scratch::in_use_ = false;
-
-// ------------------------------------------------------------ numpy
-
-struct ElementFormat {
-  char kind;  // 'i' signed, 'u' unsigned, 'f' float, 'b' bool
-  size_t size;
-};
-
-ElementFormat FormatOfElement(ElementType t) {
-  switch (t) {
-    case ElementType::kF32: return {'f', 4};
-    case ElementType::kF64: return {'f', 8};
-    case ElementType::kI8: return {'i', 1};
-    case ElementType::kI16: return {'i', 2};
-    case ElementType::kI32: return {'i', 4};
-    case ElementType::kI64: return {'i', 8};
-    case ElementType::kU8: return {'u', 1};
-    case ElementType::kU16: return {'u', 2};
-    case ElementType::kU32: return {'u', 4};
-    case ElementType::kU64: return {'u', 8};
-  }
-  return {'f', 4};
-}
-
-// The element format of a scalar dtype (int, uint, float, bool).
-std::optional<ElementFormat> FormatOfScalar(const DType& t) {
-  switch (t.kind) {
-    case DType::Kind::kInt: return ElementFormat{'i', t.width};
-    case DType::Kind::kUint: return ElementFormat{'u', t.width};
-    case DType::Kind::kFloat: return ElementFormat{'f', t.width};
-    case DType::Kind::kBool: return ElementFormat{'b', 1};
-    default: return std::nullopt;
-  }
-}
-
-const char* NumpyName(ElementFormat f) {
-  switch (f.kind) {
-    case 'b': return "bool";
-    case 'f': return f.size == 4 ? "float32" : "float64";
-    case 'i': return f.size == 1 ? "int8" : f.size == 2 ? "int16" : f.size == 4 ? "int32" : "int64";
-    default: return f.size == 1 ? "uint8" : f.size == 2 ? "uint16" : f.size == 4 ? "uint32" : "uint64";
-  }
-}
-
-nb::dlpack::dtype DlpackOf(ElementFormat f) {
-  nb::dlpack::dtype d;
-  d.code = static_cast<uint8_t>(f.kind == 'f'   ? nb::dlpack::dtype_code::Float
-                                : f.kind == 'i' ? nb::dlpack::dtype_code::Int
-                                : f.kind == 'u' ? nb::dlpack::dtype_code::UInt
-                                                : nb::dlpack::dtype_code::Bool);
-  d.bits = static_cast<uint8_t>(f.size * 8);
-  d.lanes = 1;
-  return d;
-}
-
-// Parses a buffer-protocol format string ("<f", "=q", "B", ...) into an
-// element format. False for anything else (big-endian, structs, float16).
-bool ParseBufferFormat(const char* fmt, size_t itemsize, ElementFormat* out) {
-  if (fmt == nullptr) fmt = "B";
-  if (*fmt == '@' || *fmt == '=' || (*fmt == '<' && std::endian::native == std::endian::little)) ++fmt;
-  if (fmt[0] == '\0' || fmt[1] != '\0') return false;
-  char kind;
-  switch (fmt[0]) {
-    case 'b': case 'h': case 'i': case 'l': case 'q': case 'n': kind = 'i'; break;
-    case 'B': case 'H': case 'I': case 'L': case 'Q': case 'N': kind = 'u'; break;
-    case 'f': case 'd': kind = 'f'; break;
-    case '?': kind = 'b'; break;
-    default: return false;
-  }
-  if (kind == 'f' && itemsize != 4 && itemsize != 8) return false;
-  if (kind == 'b' && itemsize != 1) return false;
-  *out = ElementFormat{kind, itemsize};
-  return true;
-}
-
-nb::module_& Numpy() {
-  static nb::module_* np = nullptr;  // imported on first use, never freed
-  if (np == nullptr) np = new nb::module_(nb::module_::import_("numpy"));
-  return *np;
-}
-
-// A C-contiguous buffer of known element format over a Python object.
-class ArrayBuffer {
- public:
-  // Views `o` directly when it exposes a C-contiguous buffer of a numeric
-  // format; returns false (and holds nothing) otherwise.
-  bool TryView(PyObject* o) {
-    if (!PyObject_CheckBuffer(o) || PyBytes_Check(o) || PyByteArray_Check(o)) return false;
-    if (PyObject_GetBuffer(o, &buf_, PyBUF_RECORDS_RO) != 0) {
-      PyErr_Clear();
-      return false;
-    }
-    held_ = true;
-    if (!PyBuffer_IsContiguous(&buf_, 'C') ||
-        !ParseBufferFormat(buf_.format, static_cast<size_t>(buf_.itemsize), &format_)) {
-      Release();
-      return false;
-    }
-    return true;
-  }
-  // Converts `o` with numpy.ascontiguousarray(o, dtype=<target>) and views
-  // the result (numpy's casting rules, as KohakuVault's astype).
-  void Convert(PyObject* o, ElementFormat target) {
-    Release();
-    converted_ = Numpy().attr("ascontiguousarray")(nb::handle(o), "dtype"_a = NumpyName(target));
-    if (PyObject_GetBuffer(converted_.ptr(), &buf_, PyBUF_RECORDS_RO) != 0) ThrowPython();
-    held_ = true;
-    if (!ParseBufferFormat(buf_.format, static_cast<size_t>(buf_.itemsize), &format_)) {
-      RaiseInvalidType("numpy produced an unexpected buffer format");
-    }
-  }
-  ~ArrayBuffer() { Release(); }
-
-  ElementFormat format() const { return format_; }
-  int ndim() const { return buf_.ndim; }
-  size_t dim(int i) const { return static_cast<size_t>(buf_.shape[i]); }
-  const char* data() const { return static_cast<const char*>(buf_.buf); }
-  size_t bytes() const { return static_cast<size_t>(buf_.len); }
-
- private:
-  void Release() {
-    if (held_) PyBuffer_Release(&buf_);
-    held_ = false;
-  }
-  Py_buffer buf_{};
-  bool held_ = false;
-  ElementFormat format_{};
-  nb::object converted_;
-};
-
-void CopyLE(std::string_view src, size_t esize, char* dst) {
-  CopyElementsLE(src.data(), src.size(), esize, dst);
-}
-
-// Makes a new, writable numpy array of `shape` that owns a copy of the
-// little-endian `data`.
-nb::object NewNumpyArray(ElementFormat f, const std::vector<size_t>& shape, std::string_view data) {
-  char* mem = new char[data.empty() ? 1 : data.size()];
-  CopyLE(data, f.size, mem);
-  nb::capsule owner(mem, [](void* p) noexcept { delete[] static_cast<char*>(p); });
-  nb::ndarray<nb::numpy> arr(mem, shape.size(), shape.data(), owner, nullptr, DlpackOf(f));
-  return nb::cast(std::move(arr));
-}
 
 // ------------------------------------------------------------ scalars in
 
@@ -342,122 +102,6 @@ void PackScalarObject(const DataPacker& p, PyObject* o, std::string* out) {
   PackIntObject(p, o, out);
 }
 
-// ------------------------------------------------------------ structured in
-
-// Walks a Python value into a ValueEncoder. Throws on a value the format
-// cannot hold; encoder-side failures (JSON limits) are left in the encoder.
-template <class Encoder>
-class Walker {
- public:
-  Walker(Encoder* e, const char* format) : e_(e), format_(format) {}
-
-  void Walk(PyObject* o, int depth) {
-    if (o == Py_None) return e_->Nil();
-    if (PyBool_Check(o)) return e_->Bool(o == Py_True);
-    if (PyLong_Check(o)) return WalkInt(o);
-    if (PyFloat_Check(o)) return e_->Double(PyFloat_AS_DOUBLE(o));
-    if (PyUnicode_Check(o)) {
-      Py_ssize_t n = 0;
-      const char* s = PyUnicode_AsUTF8AndSize(o, &n);
-      if (s == nullptr) ThrowPython();
-      return e_->String(std::string_view(s, static_cast<size_t>(n)));
-    }
-    if (PyBytes_Check(o)) {
-      return e_->Binary(std::string_view(PyBytes_AS_STRING(o), static_cast<size_t>(PyBytes_GET_SIZE(o))));
-    }
-    if (PyDict_Check(o)) return WalkDict(o, depth);
-    if (PyList_Check(o) || PyTuple_Check(o)) return WalkSequence(o, depth);
-    if (PyByteArray_Check(o) || PyMemoryView_Check(o)) {
-      InputBytes b(o, "value");
-      return e_->Binary(b.view());
-    }
-    if (IsNumpyBool(o)) return e_->Bool(PyObject_IsTrue(o) == 1);
-    if (IsNumpyFloat(o)) {
-      double d = PyFloat_AsDouble(o);
-      if (d == -1.0 && PyErr_Occurred()) ThrowPython();
-      return e_->Double(d);
-    }
-    if (!PyUnicode_Check(o) && PyIndex_Check(o)) {
-      nb::object i = nb::steal(PyNumber_Index(o));
-      if (!i.is_valid()) ThrowPython();
-      return WalkInt(i.ptr());
-    }
-    RaiseInvalidType(std::string("cannot pack an object of type '") + TypeName(o) + "' as " + format_ +
-                     " (supported: None, bool, int, float, str, bytes, list, tuple, dict)");
-  }
-
- private:
-  void Enter(int depth) {
-    if (depth >= kMaxNestingDepth) {
-      RaiseInvalidArgument(std::string(format_) + ": nesting deeper than " +
-                           std::to_string(kMaxNestingDepth) + " (or a container that contains itself)");
-    }
-  }
-
-  void WalkInt(PyObject* o) {
-    int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-    if (v == -1 && PyErr_Occurred()) ThrowPython();
-    if (overflow == 0) return e_->Int(v);
-    if (overflow > 0) {
-      unsigned long long u = PyLong_AsUnsignedLongLong(o);
-      if (!(u == static_cast<unsigned long long>(-1) && PyErr_Occurred())) return e_->Uint(u);
-      PyErr_Clear();
-    }
-    RaiseOutOfRange(std::string("integer out of range for ") + format_ +
-                    " (it holds -2**63 .. 2**64-1)");
-  }
-
-  void WalkSequence(PyObject* o, int depth) {
-    Enter(depth);
-    const bool is_list = PyList_Check(o);
-    const Py_ssize_t n = is_list ? PyList_GET_SIZE(o) : PyTuple_GET_SIZE(o);
-    e_->BeginArray(static_cast<size_t>(n));
-    for (Py_ssize_t i = 0; i < n; ++i) {
-      if (is_list && PyList_GET_SIZE(o) != n) {
-        RaiseInvalidArgument("list changed size while being packed");
-      }
-      nb::object item = nb::borrow(is_list ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i));
-      Walk(item.ptr(), depth + 1);
-    }
-    e_->EndArray();
-  }
-
-  void WalkDict(PyObject* o, int depth) {
-    Enter(depth);
-    const Py_ssize_t n = PyDict_GET_SIZE(o);
-    e_->BeginMap(static_cast<size_t>(n));
-    Py_ssize_t pos = 0, seen = 0;
-    PyObject *k, *v;
-    while (PyDict_Next(o, &pos, &k, &v)) {
-      nb::object key = nb::borrow(k), value = nb::borrow(v);
-      if (++seen > n) break;
-      Walk(key.ptr(), depth + 1);
-      Walk(value.ptr(), depth + 1);
-    }
-    if (seen != n || PyDict_GET_SIZE(o) != n) {
-      RaiseInvalidArgument("dict changed size while being packed");
-    }
-    e_->EndMap();
-  }
-
-  Encoder* e_;
-  const char* format_;
-};
-
-template <class Encoder>
-void PackStructured(const DataPacker& p, PyObject* o, std::string* out, const char* name) {
-  const size_t start = out->size();
-  Encoder e(out);
-  try {
-    Walker<Encoder>(&e, name).Walk(o, 0);
-  } catch (...) {
-    out->resize(start);
-    throw;
-  }
-  ThrowIfError(p.FinishValue(e, start, out));
-}
-
 // ------------------------------------------------------------ vectors in
 
 void PackVectorObject(const DataPacker& p, PyObject* o, std::string* out) {
@@ -513,153 +157,6 @@ void PackOne(const DataPacker& p, PyObject* o, std::string* out) {
   }
 }
 
-// ------------------------------------------------------------ structured out
-
-// Recently seen short ASCII map keys, so decoding a stream of records
-// with the same field names reuses one str object per name (no decode, no
-// allocation, and the str's hash is already cached for the dict insert).
-// Direct-mapped, guarded by the GIL; holds at most kSlots references.
-class KeyCache {
- public:
-  static constexpr size_t kMaxLength = 32;
-
-  // A new reference to the str for `s` (null with a Python error on
-  // invalid UTF-8).
-  static PyObject* Get(std::string_view s) {
-    uint32_t h = 2166136261u;  // FNV-1a
-    for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
-    PyObject*& slot = slots_[h % kSlots];
-    if (slot != nullptr && static_cast<size_t>(PyUnicode_GET_LENGTH(slot)) == s.size() &&
-        std::memcmp(PyUnicode_DATA(slot), s.data(), s.size()) == 0) {
-      return Py_NewRef(slot);
-    }
-    PyObject* str = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "strict");
-    if (str == nullptr || !PyUnicode_IS_COMPACT_ASCII(str)) return str;
-    if (PyObject_Hash(str) == -1) PyErr_Clear();  // computed once, cached in the str
-    Py_XSETREF(slot, Py_NewRef(str));
-    return str;
-  }
-
- private:
-  static constexpr size_t kSlots = 1024;
-  static inline PyObject* slots_[kSlots] = {};
-};
-
-// Builds Python objects from decoder events.
-class PyBuilder final : public ValueVisitor {
- public:
-  ~PyBuilder() override {
-    for (Frame& f : stack_) {
-      Py_XDECREF(f.container);
-      Py_XDECREF(f.key);
-    }
-    Py_XDECREF(result_);
-  }
-  // The finished value (new reference), or null.
-  PyObject* Release() {
-    PyObject* r = result_;
-    result_ = nullptr;
-    return r;
-  }
-
-  bool Nil() override { return Emit(Py_NewRef(Py_None)); }
-  bool Bool(bool v) override { return Emit(PyBool_FromLong(v)); }
-  bool Int(int64_t v) override { return Emit(PyLong_FromLongLong(v)); }
-  bool Uint(uint64_t v) override { return Emit(PyLong_FromUnsignedLongLong(v)); }
-  bool NegativeBeyondInt64(uint64_t n) override {
-    // -1 - n
-    nb::object big = nb::steal(PyLong_FromUnsignedLongLong(n));
-    if (!big.is_valid()) return false;
-    nb::object neg = nb::steal(PyNumber_Negative(big.ptr()));
-    if (!neg.is_valid()) return false;
-    nb::object one = nb::steal(PyLong_FromLong(1));
-    return Emit(PyNumber_Subtract(neg.ptr(), one.ptr()));
-  }
-  bool Double(double v) override { return Emit(PyFloat_FromDouble(v)); }
-  bool String(std::string_view s) override {
-    if (!stack_.empty() && stack_.back().is_map && stack_.back().key == nullptr &&
-        s.size() <= KeyCache::kMaxLength) {
-      return Emit(KeyCache::Get(s));
-    }
-    return Emit(PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "strict"));
-  }
-  bool Binary(std::string_view b) override {
-    return Emit(PyBytes_FromStringAndSize(b.data(), static_cast<Py_ssize_t>(b.size())));
-  }
-  bool BeginArray(size_t n) override {
-    PyObject* list = PyList_New(static_cast<Py_ssize_t>(n));
-    if (list == nullptr) return false;
-    stack_.push_back(Frame{list, nullptr, 0, false, InKey()});
-    return true;
-  }
-  bool EndArray() override {
-    Frame f = stack_.back();
-    stack_.pop_back();
-    PyObject* value = f.container;
-    if (f.in_key) {  // a list cannot be a dict key; keys that were tuples come back as tuples
-      value = PyList_AsTuple(f.container);
-      Py_DECREF(f.container);
-    }
-    return Emit(value);
-  }
-  bool BeginMap(size_t n) override {
-    if (InKey()) {
-      PyErr_SetString(PyExc_TypeError, "a map used as a map key cannot become a dict key");
-      return false;
-    }
-    PyObject* dict = PyDict_New();  // _PyDict_NewPresized is not public API
-    if (dict == nullptr) return false;
-    stack_.push_back(Frame{dict, nullptr, 0, true, false});
-    return true;
-  }
-  bool EndMap() override {
-    Frame f = stack_.back();
-    stack_.pop_back();
-    return Emit(f.container);
-  }
-
- private:
-  struct Frame {
-    PyObject* container;
-    PyObject* key;  // map: the key waiting for its value
-    Py_ssize_t index;
-    bool is_map;
-    bool in_key;  // this array is (part of) a map key
-  };
-
-  // True when the next value is a map key, or inside one.
-  bool InKey() const {
-    if (stack_.empty()) return false;
-    const Frame& f = stack_.back();
-    return f.is_map ? f.key == nullptr : f.in_key;
-  }
-
-  // Places a new reference; false (with a Python error set) on failure.
-  bool Emit(PyObject* o) {
-    if (o == nullptr) return false;
-    if (stack_.empty()) {
-      result_ = o;
-      return true;
-    }
-    Frame& f = stack_.back();
-    if (!f.is_map) {
-      PyList_SET_ITEM(f.container, f.index++, o);
-      return true;
-    }
-    if (f.key == nullptr) {
-      f.key = o;
-      return true;
-    }
-    int rc = PyDict_SetItem(f.container, f.key, o);
-    Py_DECREF(o);
-    Py_CLEAR(f.key);
-    return rc == 0;
-  }
-
-  std::vector<Frame> stack_;
-  PyObject* result_ = nullptr;
-};
-
 // ------------------------------------------------------------ one value out
 
 nb::object UnpackOne(const DataPacker& p, std::string_view elem) {
@@ -703,11 +200,7 @@ nb::object UnpackOne(const DataPacker& p, std::string_view elem) {
     case DType::Kind::kMsgPack:
     case DType::Kind::kCbor:
     case DType::Kind::kJson: {
-      PyBuilder b;
-      Status s = p.UnpackValue(elem, &b);
-      if (PyErr_Occurred()) ThrowPython();
-      ThrowIfError(s);
-      return nb::steal(b.Release());
+      return UnpackPyValue(p, elem);
     }
     case DType::Kind::kVector: {
       Result<ArrayView> r = p.UnpackArray(elem);
@@ -756,27 +249,31 @@ nb::object Unpack(const DataPacker& p, nb::handle data, nb::handle offset_obj) {
 // Packs a numpy array (or any C-contiguous numeric buffer) of a numeric
 // dtype, with C++ range checks and no Python object per element. Returns
 // false when `values` is not such a buffer.
-bool PackManyNumeric(const DataPacker& p, PyObject* values, std::string* out) {
+nb::object PackManyNumeric(const DataPacker& p, PyObject* values) {
   const std::optional<ElementFormat> want = FormatOfScalar(p.dtype());
-  if (!want) return false;
+  if (!want) return nb::object();
   ArrayBuffer a;
-  if (!a.TryView(values)) return false;
+  if (!a.TryView(values)) return nb::object();
   if (a.ndim() != 1) RaiseInvalidArgument("pack_many expects a 1-D array for " + p.ToString());
   const ElementFormat f = a.format();
   const size_t n = a.dim(0);
   if (f.kind == want->kind && f.size == want->size) {
-    AppendElementsLE(std::string_view(a.data(), a.bytes()), f.size, out);
     if (want->kind == 'b') {  // numpy bools are 0/1 already, but a raw buffer may not be
-      for (size_t i = out->size() - n; i < out->size(); ++i) {
-        if (static_cast<unsigned char>((*out)[i]) > 1) RaiseInvalidArgument("bool buffer holds a byte other than 0/1");
+      for (size_t i = 0; i < n; ++i) {
+        if (static_cast<unsigned char>(a.data()[i]) > 1) RaiseInvalidArgument("bool buffer holds a byte other than 0/1");
       }
     }
-    return true;
+    char* dst;
+    nb::object bytes = NewBytes(a.bytes(), &dst);
+    CopyLE(std::string_view(a.data(), a.bytes()), f.size, dst);
+    return bytes;
   }
   if (f.kind == 'f' && want->kind != 'f') {
     RaiseInvalidType(p.ToString() + " expects ints, got an array of " + NumpyName(f));
   }
-  out->reserve(out->size() + n * p.elem_size());
+  Scratch scratch;
+  std::string* out = scratch.get();
+  out->reserve(n * p.elem_size());
   const char* src = a.data();
   for (size_t i = 0; i < n; ++i, src += f.size) {
     Status s;
@@ -798,23 +295,23 @@ bool PackManyNumeric(const DataPacker& p, PyObject* values, std::string* out) {
     }
     if (!s.ok()) RaiseStatus(s.WithContext("element " + std::to_string(i)));
   }
-  return true;
+  return scratch.ToBytes();
 }
 
 // Packs an (n, *shape) array for a fixed-shape vec: dtype.
-bool PackManyVectors(const DataPacker& p, PyObject* values, std::string* out) {
+nb::object PackManyVectors(const DataPacker& p, PyObject* values) {
   const DType& t = p.dtype();
-  if (t.kind != DType::Kind::kVector || t.shape.empty()) return false;
+  if (t.kind != DType::Kind::kVector || t.shape.empty()) return nb::object();
   const ElementFormat want = FormatOfElement(t.element);
   ArrayBuffer a;
   if (!a.TryView(values)) {
     // Only genuine arrays take this path; lists go through the item loop.
-    if (!PyObject_HasAttrString(values, "__array__")) return false;
+    if (!PyObject_HasAttrString(values, "__array__")) return nb::object();
     a.Convert(values, want);
   } else if (a.format().kind != want.kind || a.format().size != want.size) {
     a.Convert(values, want);
   }
-  if (static_cast<size_t>(a.ndim()) != t.shape.size() + 1) return false;  // let the loop report it
+  if (static_cast<size_t>(a.ndim()) != t.shape.size() + 1) return nb::object();  // the loop reports it
   for (size_t i = 0; i < t.shape.size(); ++i) {
     if (a.dim(static_cast<int>(i) + 1) != t.shape[i]) {
       RaiseInvalidArgument("Shape mismatch: pack_many for " + t.ToString() + " expects an array of shape (n, " +
@@ -823,15 +320,14 @@ bool PackManyVectors(const DataPacker& p, PyObject* values, std::string* out) {
   }
   const size_t n = a.dim(0);
   const size_t row = t.fixed_size - 1;
-  const size_t at = out->size();
-  out->resize(at + n * t.fixed_size);
-  char* dst = out->data() + at;
+  char* dst;
+  nb::object bytes = NewBytes(n * t.fixed_size, &dst);
   const char* src = a.data();
   for (size_t i = 0; i < n; ++i, dst += t.fixed_size, src += row) {
     dst[0] = static_cast<char>(t.element);
     CopyLE(std::string_view(src, row), want.size, dst + 1);
   }
-  return true;
+  return bytes;
 }
 
 
@@ -912,23 +408,24 @@ bool IsScalarKind(DType::Kind k) {
 }
 
 // Packs a list or tuple for a scalar dtype.
-void PackManyScalarSeq(const DataPacker& p, PyObject* seq, std::string* out) {
+nb::object PackManyScalarSeq(const DataPacker& p, PyObject* seq) {
   const DType& t = p.dtype();
   const size_t w = t.fixed_size;
   const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-  const size_t at = out->size();
-  out->resize(at + static_cast<size_t>(n) * w);
+  char* base;
+  nb::object bytes = NewBytes(static_cast<size_t>(n) * w, &base);
   std::string slow;
   for (Py_ssize_t i = 0; i < n; ++i) {
     if (PySequence_Fast_GET_SIZE(seq) != n) RaiseInvalidArgument("list changed size while being packed");
     PyObject* o = PySequence_Fast_GET_ITEM(seq, i);
-    char* dst = out->data() + at + static_cast<size_t>(i) * w;
+    char* dst = base + static_cast<size_t>(i) * w;
     if (StoreScalarFast(t, o, dst)) continue;
     nb::object hold = nb::borrow(o);
     slow.clear();
     PackScalarObject(p, o, &slow);
-    std::memcpy(out->data() + at + static_cast<size_t>(i) * w, slow.data(), w);
+    std::memcpy(dst, slow.data(), w);
   }
+  return bytes;
 }
 
 // Reads one scalar element (exactly elem_size bytes) into a new reference.
@@ -962,17 +459,15 @@ PyObject* LoadScalar(const DType& t, const char* src) {
 }
 
 nb::object PackMany(const DataPacker& p, nb::handle values) {
-  Scratch scratch;
-  std::string* out = scratch.get();
   PyObject* v = values.ptr();
   if (PyUnicode_Check(v) || PyBytes_Check(v) || PyDict_Check(v)) {
     RaiseInvalidType(std::string("pack_many expects a sequence or iterable of values, not ") + TypeName(v));
   }
-  if (PackManyNumeric(p, v, out) || PackManyVectors(p, v, out)) return scratch.ToBytes();
-  if ((PyList_Check(v) || PyTuple_Check(v)) && IsScalarKind(p.dtype().kind)) {
-    PackManyScalarSeq(p, v, out);
-    return scratch.ToBytes();
-  }
+  if (nb::object r = PackManyNumeric(p, v); r.is_valid()) return r;
+  if (nb::object r = PackManyVectors(p, v); r.is_valid()) return r;
+  if ((PyList_Check(v) || PyTuple_Check(v)) && IsScalarKind(p.dtype().kind)) return PackManyScalarSeq(p, v);
+  Scratch scratch;
+  std::string* out = scratch.get();
   if (PyList_Check(v) || PyTuple_Check(v)) {
     nb::object seq = nb::borrow(v);
     const Py_ssize_t n = PySequence_Fast_GET_SIZE(v);
@@ -1004,14 +499,29 @@ std::vector<size_t> ReadOffsets(nb::handle offsets, size_t size) {
   size_t prev = 0;
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject* item = PySequence_Fast_GET_ITEM(seq.ptr(), i);
-    if (!PyLong_Check(item) && !(PyIndex_Check(item) && !PyFloat_Check(item))) {
-      RaiseInvalidType(std::string("offsets must be ints, got ") + TypeName(item));
+    long long off;
+    if (PyLong_CheckExact(item)) {
+      off = PyLong_AsLongLong(item);
+      if (off == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        off = -1;
+      }
+    } else {
+      if (PyFloat_Check(item) || !PyIndex_Check(item)) {
+        RaiseInvalidType(std::string("offsets must be ints, got ") + TypeName(item));
+      }
+      nb::object idx = nb::steal(PyNumber_Index(item));
+      if (!idx.is_valid()) ThrowPython();
+      off = static_cast<long long>(CheckOffset(idx, size));
     }
-    nb::object idx = nb::steal(PyNumber_Index(item));
-    if (!idx.is_valid()) ThrowPython();
-    size_t off = CheckOffset(idx, size);
-    if (off < prev) RaiseInvalidArgument("offsets must not decrease (offset " + std::to_string(i) + ")");
-    out[static_cast<size_t>(i)] = prev = off;
+    if (off < 0 || static_cast<unsigned long long>(off) > size) {
+      RaiseInvalidArgument("Offset out of bounds: offsets[" + std::to_string(i) + "] = " + std::to_string(off) +
+                           " for " + std::to_string(size) + " bytes of data");
+    }
+    if (static_cast<size_t>(off) < prev) {
+      RaiseInvalidArgument("offsets must not decrease (offsets[" + std::to_string(i) + "])");
+    }
+    out[static_cast<size_t>(i)] = prev = static_cast<size_t>(off);
   }
   return out;
 }
@@ -1031,18 +541,17 @@ nb::object UnpackManyNumpy(const DataPacker& p, std::string_view d, size_t count
   if (t.kind == DType::Kind::kVector && !t.shape.empty()) {
     const ElementFormat f = FormatOfElement(t.element);
     const size_t row = t.fixed_size - 1;
-    std::string packed;
-    packed.resize(count * row);
+    std::unique_ptr<char[]> mem(new char[count * row + 1]);
     for (size_t i = 0; i < count; ++i) {
       const char* src = d.data() + i * t.fixed_size;
       if (static_cast<uint8_t>(src[0]) != static_cast<uint8_t>(t.element)) {
         RaiseInvalidArgument("element " + std::to_string(i) + " is not a " + t.ToString() + " vector");
       }
-      std::memcpy(packed.data() + i * row, src + 1, row);
+      CopyLE(std::string_view(src + 1, row), f.size, mem.get() + i * row);
     }
     std::vector<size_t> shape{count};
     shape.insert(shape.end(), t.shape.begin(), t.shape.end());
-    return NewNumpyArray(f, shape, packed);
+    return OwnNumpyArray(f, shape, std::move(mem));
   }
   RaiseInvalidArgument("as_numpy=True needs a numeric or fixed-shape vec: dtype, not " + t.ToString());
 }
@@ -1091,6 +600,14 @@ nb::object UnpackMany(const DataPacker& p, nb::handle data, nb::handle count_obj
       n = *r;
     }
     if (as_numpy) return UnpackManyNumpy(p, d, n);
+    if (t.kind == DType::Kind::kVector) {
+      // One (n, *shape) array, returned as the list of its rows (views):
+      // one allocation instead of n arrays.
+      nb::object all = UnpackManyNumpy(p, d, n);
+      PyObject* rows = PySequence_List(all.ptr());
+      if (rows == nullptr) ThrowPython();
+      return nb::steal(rows);
+    }
     nb::object list = nb::steal(PyList_New(static_cast<Py_ssize_t>(n)));
     if (!list.is_valid()) ThrowPython();
     if (IsScalarKind(t.kind)) {
@@ -1111,12 +628,15 @@ nb::object UnpackMany(const DataPacker& p, nb::handle data, nb::handle count_obj
   nb::list result;
   if (!offsets_obj.is_none()) {
     std::vector<size_t> offs = ReadOffsets(offsets_obj, d.size());
-    if (count && *count < offs.size()) offs.resize(*count);
-    for (size_t i = 0; i < offs.size(); ++i) {
+    const size_t n = count ? std::min(*count, offs.size()) : offs.size();
+    nb::object list = nb::steal(PyList_New(static_cast<Py_ssize_t>(n)));
+    if (!list.is_valid()) ThrowPython();
+    for (size_t i = 0; i < n; ++i) {
       const size_t end = i + 1 < offs.size() ? offs[i + 1] : d.size();
-      result.append(UnpackOne(p, d.substr(offs[i], end - offs[i])));
+      PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i),
+                      UnpackOne(p, d.substr(offs[i], end - offs[i])).release().ptr());
     }
-    return result;
+    return list;
   }
   if (t.kind != DType::Kind::kMsgPack && t.kind != DType::Kind::kCbor) {
     RaiseInvalidArgument("Variable-size types require offsets parameter (" + t.ToString() +

@@ -21,18 +21,53 @@
 // Error paths are valijson's context joined: "<root>", "<root>[name]",
 // "<root>[items][0]".
 //
+// Guards around valijson 1.0 (each one a crash seen in testing):
+//  - VALIJSON_USE_EXCEPTIONS must be on, or valijson calls abort() on a bad
+//    schema ({"type": 5}) instead of throwing.
+//  - A schema that applies itself to the same value without descending
+//    into it ({"$ref": "#"}, {"allOf": [{"$ref": "#"}]}, a $ref chain that
+//    loops) recurses until the stack overflows, in populateSchema or in
+//    validate. Compile rejects such in-place cycles (the JSON Schema specs
+//    forbid them too).
+//  - A "pattern" / "patternProperties" regex that std::regex cannot compile
+//    throws only when a value is validated; Compile tries them up front.
+//  - libstdc++'s std::regex matcher recurses once per input character
+//    (~0.5 KiB of stack each): a 32 KiB string against "^.*$" overflows an
+//    8 MiB stack. When the schema uses regexes ("pattern",
+//    "patternProperties", "format") and the value holds a string or key
+//    longer than kInlineRegexBytes, validation runs on a helper thread with
+//    a stack sized for the longest string; strings over kMaxRegexBytes are
+//    refused then (InvalidArgument naming the limit).
+//
 // Thread safety: the compiled Schema is only read during validation.
 // valijson::Validator caches compiled std::regex objects in itself, so each
 // validation borrows a Validator from a small mutex-guarded pool.
 
 #include "packer/json_schema.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <regex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#if __has_include(<pthread.h>)
+#include <pthread.h>
+#define AMBERVAULT_HAVE_PTHREAD 1
+#endif
+
+// Without it valijson reports a bad schema by calling abort().
+#ifndef VALIJSON_USE_EXCEPTIONS
+#define VALIJSON_USE_EXCEPTIONS 1
+#endif
+#if !VALIJSON_USE_EXCEPTIONS
+#error "json_schema.cc needs VALIJSON_USE_EXCEPTIONS=1"
+#endif
 
 #include <nlohmann/json.hpp>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
@@ -71,6 +106,16 @@ std::string TextForJson(std::string_view s) {
   return Latin1ToUtf8(s);
 }
 
+// Strings up to this many bytes are matched against regexes on the calling
+// thread (about 1 MiB of stack with libstdc++, 3 MiB under ASan).
+constexpr size_t kInlineRegexBytes = 2048;
+// Longer strings get a helper thread with this much stack per byte (about
+// 4x what libstdc++ needs, for sanitizer builds) plus kBaseStackBytes.
+constexpr size_t kStackBytesPerChar = 2048;
+constexpr size_t kBaseStackBytes = size_t{16} << 20;
+// Beyond this a string is refused when the schema uses regexes.
+constexpr size_t kMaxRegexBytes = size_t{256} << 10;
+
 // Builds an nlohmann::json tree from decoder events.
 class TreeBuilder final : public ValueVisitor {
  public:
@@ -83,10 +128,10 @@ class TreeBuilder final : public ValueVisitor {
   }
   bool Double(double v) override { return Add(Json(v)); }
   bool String(std::string_view text) override {
-    return Add(Json(TextForJson(text)));
+    return Add(Text(TextForJson(text)));
   }
   bool Binary(std::string_view bytes) override {
-    return Add(Json(Latin1ToUtf8(bytes)));
+    return Add(Text(Latin1ToUtf8(bytes)));
   }
   bool BeginArray(size_t) override { return Open(Json::array()); }
   bool EndArray() override { return Close(); }
@@ -94,6 +139,8 @@ class TreeBuilder final : public ValueVisitor {
   bool EndMap() override { return Close(); }
 
   Json& root() { return root_; }
+  // Bytes in the longest string value or map key (as stored in the tree).
+  size_t longest() const { return longest_; }
 
  private:
   struct Frame {
@@ -105,9 +152,15 @@ class TreeBuilder final : public ValueVisitor {
     std::unique_ptr<Json> key_tree;  // a container key under construction
   };
 
-  static std::string KeyText(const Json& key) {
-    if (key.is_string()) return key.get<std::string>();
-    return key.dump();  // strings were made valid UTF-8, so no throw
+  std::string KeyText(const Json& key) {
+    std::string text = key.is_string() ? key.get<std::string>()
+                                       : key.dump();  // valid UTF-8: no throw
+    longest_ = std::max(longest_, text.size());
+    return text;
+  }
+  Json Text(std::string text) {
+    longest_ = std::max(longest_, text.size());
+    return Json(std::move(text));
   }
 
   // Where the next value goes: nullptr for "the key slot of the innermost
@@ -165,6 +218,7 @@ class TreeBuilder final : public ValueVisitor {
 
   Json root_;
   std::vector<Frame> stack_;
+  size_t longest_ = 0;
 };
 
 Result<Json> ParseJsonText(std::string_view text) {
@@ -200,6 +254,219 @@ Result<valijson::SchemaParser::Version> PickDraft(const Json& schema) {
       " (supported: draft 4, 6 and 7)");
 }
 
+// ---------------------------------------------------------- schema checks
+
+// The node a local "$ref" ("#" or "#/json/pointer") points at, or nullptr.
+const Json* ResolveLocalRef(const Json& root, const std::string& ref) {
+  if (ref.empty() || ref[0] != '#') return nullptr;
+  // URI fragment: percent-decode first.
+  std::string pointer;
+  for (size_t i = 1; i < ref.size(); ++i) {
+    if (ref[i] == '%' && i + 2 < ref.size()) {
+      auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      int hi = hex(ref[i + 1]), lo = hex(ref[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        pointer.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    pointer.push_back(ref[i]);
+  }
+  if (pointer.empty()) return &root;
+  if (pointer[0] != '/') return nullptr;  // a plain-name anchor
+  const Json* node = &root;
+  size_t pos = 1;
+  for (;;) {
+    size_t slash = pointer.find('/', pos);
+    std::string token = pointer.substr(
+        pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    std::string key;  // ~1 -> '/', ~0 -> '~'
+    for (size_t i = 0; i < token.size(); ++i) {
+      if (token[i] == '~' && i + 1 < token.size()) {
+        key.push_back(token[i + 1] == '1' ? '/' : '~');
+        ++i;
+      } else {
+        key.push_back(token[i]);
+      }
+    }
+    if (node->is_object()) {
+      auto it = node->find(key);
+      if (it == node->end()) return nullptr;
+      node = &*it;
+    } else if (node->is_array()) {
+      if (key.empty() || key.size() > 9 ||
+          key.find_first_not_of("0123456789") != std::string::npos) {
+        return nullptr;
+      }
+      size_t index = std::stoul(key);
+      if (index >= node->size()) return nullptr;
+      node = &(*node)[index];
+    } else {
+      return nullptr;
+    }
+    if (slash == std::string::npos) return node;
+    pos = slash + 1;
+  }
+}
+
+// Walks every subschema of a schema document (draft 3 to 7 keywords) to
+// find in-place cycles, bad regexes and whether regexes are used at all.
+class SchemaScan {
+ public:
+  explicit SchemaScan(const Json& root) : root_(root) {}
+
+  Status Run() {
+    std::vector<const Json*> todo{&root_};
+    std::vector<const Json*> order;
+    while (!todo.empty()) {
+      const Json* node = todo.back();
+      todo.pop_back();
+      if (!node->is_object() || !seen_.emplace(node, kWhite).second) continue;
+      order.push_back(node);
+      AMBERVAULT_RETURN_IF_ERROR(CheckRegexes(*node));
+      Subschemas(*node, /*in_place_only=*/false, &todo);
+    }
+    for (const Json* node : order) {
+      AMBERVAULT_RETURN_IF_ERROR(FindCycle(node));
+    }
+    return Status::OK();
+  }
+
+  bool uses_regex() const { return uses_regex_; }
+
+ private:
+  enum Color { kWhite, kGray, kBlack };
+
+  static void AddSchema(const Json& v, std::vector<const Json*>* out) {
+    if (v.is_object()) out->push_back(&v);
+  }
+  static void AddSchemaOrArray(const Json& v, std::vector<const Json*>* out) {
+    if (v.is_array()) {
+      for (const Json& item : v) AddSchema(item, out);
+    } else {
+      AddSchema(v, out);
+    }
+  }
+
+  // The subschemas of `node`; with in_place_only, those applied to the
+  // same value (allOf, anyOf, oneOf, not, if/then/else, schema
+  // dependencies, draft 3 extends, and the $ref target).
+  void Subschemas(const Json& node, bool in_place_only,
+                  std::vector<const Json*>* out) const {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string& k = it.key();
+      const Json& v = it.value();
+      if (k == "$ref") {
+        if (v.is_string()) {
+          const Json* target = ResolveLocalRef(root_, v.get<std::string>());
+          if (target != nullptr) AddSchema(*target, out);
+        }
+      } else if (k == "allOf" || k == "anyOf" || k == "oneOf" ||
+                 k == "extends") {
+        AddSchemaOrArray(v, out);
+      } else if (k == "not" || k == "if" || k == "then" || k == "else") {
+        AddSchema(v, out);
+      } else if (k == "dependencies") {
+        if (v.is_object()) {
+          for (const Json& d : v) AddSchema(d, out);
+        }
+      } else if (in_place_only) {
+        continue;
+      } else if (k == "properties" || k == "patternProperties" ||
+                 k == "definitions" || k == "$defs") {
+        if (v.is_object()) {
+          for (const Json& d : v) AddSchema(d, out);
+        }
+      } else if (k == "items") {
+        AddSchemaOrArray(v, out);
+      } else if (k == "additionalItems" || k == "additionalProperties" ||
+                 k == "contains" || k == "propertyNames") {
+        AddSchema(v, out);
+      }
+    }
+  }
+
+  Status CheckRegexes(const Json& node) {
+    auto check = [](const std::string& pattern) -> Status {
+      try {
+        std::regex compiled(pattern);
+      } catch (const std::regex_error& e) {
+        return Status::InvalidArgument(
+            "Schema compilation failed: invalid regular expression \"" +
+            pattern + "\": " + e.what());
+      }
+      return Status::OK();
+    };
+    auto it = node.find("pattern");
+    if (it != node.end() && it->is_string()) {
+      uses_regex_ = true;
+      AMBERVAULT_RETURN_IF_ERROR(check(it->get<std::string>()));
+    }
+    it = node.find("patternProperties");
+    if (it != node.end() && it->is_object()) {
+      for (auto p = it->begin(); p != it->end(); ++p) {
+        uses_regex_ = true;
+        AMBERVAULT_RETURN_IF_ERROR(check(p.key()));
+      }
+    }
+    if (node.contains("format")) uses_regex_ = true;
+    return Status::OK();
+  }
+
+  // Depth-first over in-place edges from `start`, with an explicit stack.
+  Status FindCycle(const Json* start) {
+    if (seen_[start] != kWhite) return Status::OK();
+    struct Step {
+      const Json* node;
+      std::vector<const Json*> next;
+      size_t i = 0;
+    };
+    std::vector<Step> path;
+    auto enter = [&](const Json* node) {
+      seen_[node] = kGray;
+      Step step{node, {}, 0};
+      Subschemas(*node, /*in_place_only=*/true, &step.next);
+      path.push_back(std::move(step));
+    };
+    enter(start);
+    while (!path.empty()) {
+      Step& top = path.back();
+      if (top.i == top.next.size()) {
+        seen_[top.node] = kBlack;
+        path.pop_back();
+        continue;
+      }
+      const Json* next = top.next[top.i++];
+      Color& color = seen_.emplace(next, kWhite).first->second;
+      if (color == kGray) {
+        return Status::InvalidArgument(
+            "Schema compilation failed: the schema applies itself to the "
+            "same value in a loop (a \"$ref\"/allOf/anyOf/oneOf/not cycle "
+            "that never descends into the value)");
+      }
+      if (color == kWhite) {
+        if (path.size() >= static_cast<size_t>(kMaxNestingDepth)) {
+          return Status::InvalidArgument(
+              "Schema compilation failed: \"$ref\"/allOf chain deeper than " +
+              std::to_string(kMaxNestingDepth));
+        }
+        enter(next);
+      }
+    }
+    return Status::OK();
+  }
+
+  const Json& root_;
+  std::unordered_map<const Json*, Color> seen_;
+  bool uses_regex_ = false;
+};
+
 std::string ContextPath(const std::vector<std::string>& context) {
   std::string path;
   for (const std::string& part : context) path += part;
@@ -211,6 +478,7 @@ std::string ContextPath(const std::vector<std::string>& context) {
 struct JsonSchemaValidator::Impl {
   Json document;  // the schema (valijson may point into it)
   valijson::Schema schema;
+  bool uses_regex = false;
   std::mutex mu;
   std::vector<std::unique_ptr<valijson::Validator>> pool;  // guarded by mu
 
@@ -245,6 +513,9 @@ Result<std::shared_ptr<const JsonSchemaValidator>> JsonSchemaValidator::Compile(
   }
   Result<valijson::SchemaParser::Version> draft = PickDraft(impl->document);
   if (!draft.ok()) return draft.status();
+  SchemaScan scan(impl->document);
+  AMBERVAULT_RETURN_IF_ERROR(scan.Run());
+  impl->uses_regex = scan.uses_regex();
   try {
     valijson::SchemaParser parser(draft.value());
     valijson::adapters::NlohmannJsonAdapter adapter(impl->document);
@@ -257,24 +528,100 @@ Result<std::shared_ptr<const JsonSchemaValidator>> JsonSchemaValidator::Compile(
       new JsonSchemaValidator(std::move(impl)));
 }
 
+namespace {
+
+// One valijson run, possibly on a helper thread.
+struct ValidationJob {
+  const valijson::Schema* schema;
+  valijson::Validator* validator;
+  const Json* document;
+  valijson::ValidationResults results;
+  bool valid = false;
+  std::exception_ptr error;
+
+  void Run() {
+    try {
+      valijson::adapters::NlohmannJsonAdapter target(*document);
+      valid = validator->validate(*schema, target, &results);
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+};
+
+#ifdef AMBERVAULT_HAVE_PTHREAD
+void* RunValidationJob(void* job) {
+  static_cast<ValidationJob*>(job)->Run();
+  return nullptr;
+}
+
+// Runs the job on a thread with `stack_bytes` of stack.
+Status RunWithStack(ValidationJob* job, size_t stack_bytes) {
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) {
+    return Status::Internal("pthread_attr_init failed");
+  }
+  int rc = pthread_attr_setstacksize(&attr, stack_bytes);
+  pthread_t thread;
+  if (rc == 0) rc = pthread_create(&thread, &attr, RunValidationJob, job);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    return Status::Internal("cannot start a validation thread with " +
+                            std::to_string(stack_bytes >> 20) +
+                            " MiB of stack (error " + std::to_string(rc) +
+                            ")");
+  }
+  pthread_join(thread, nullptr);
+  return Status::OK();
+}
+constexpr bool kCanGrowStack = true;
+#else
+Status RunWithStack(ValidationJob*, size_t) {
+  return Status::NotSupported("no threads with a chosen stack size");
+}
+constexpr bool kCanGrowStack = false;
+#endif
+
+}  // namespace
+
 Status JsonSchemaValidator::ValidateMsgPack(std::string_view msgpack) const {
   TreeBuilder builder;
   Status s = DecodeValue(ValueFormat::kMsgPack, msgpack, &builder);
   if (!s.ok()) return s;
-  valijson::ValidationResults results;
-  bool valid;
   std::unique_ptr<valijson::Validator> validator = impl_->Borrow();
-  try {
-    valijson::adapters::NlohmannJsonAdapter target(builder.root());
-    valid = validator->validate(impl_->schema, target, &results);
-  } catch (const std::exception& e) {
-    // A "pattern" that std::regex cannot compile, and the like.
-    return Status::InvalidArgument(
-        std::string("Validation errors: <root>: schema could not be "
-                    "applied: ") +
-        e.what());
+  ValidationJob job{&impl_->schema, validator.get(), &builder.root(), {},
+                    false, nullptr};
+  size_t longest = builder.longest();
+  if (impl_->uses_regex && longest > kInlineRegexBytes) {
+    // std::regex would need more stack than a caller's thread may have.
+    size_t limit = kCanGrowStack ? kMaxRegexBytes : kInlineRegexBytes;
+    if (longest > limit) {
+      return Status::InvalidArgument(
+          "Validation errors: <root>: a string of " + std::to_string(longest) +
+          " bytes is too long to check against this schema's regular "
+          "expressions (limit " + std::to_string(limit) + " bytes)");
+    }
+    AMBERVAULT_RETURN_IF_ERROR(
+        RunWithStack(&job, kBaseStackBytes + kStackBytesPerChar * longest));
+  } else {
+    job.Run();
+  }
+  if (job.error) {
+    try {
+      std::rethrow_exception(job.error);
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(
+          std::string("Validation errors: <root>: the schema could not be "
+                      "applied: ") +
+          e.what());
+    } catch (...) {
+      return Status::InvalidArgument(
+          "Validation errors: <root>: the schema could not be applied");
+    }
   }
   impl_->Return(std::move(validator));
+  const bool valid = job.valid;
+  const valijson::ValidationResults& results = job.results;
   if (valid) return Status::OK();
   std::string message = "Validation errors: ";
   bool first = true;

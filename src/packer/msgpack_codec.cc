@@ -22,6 +22,7 @@
 // the position (see MsgPackAdapter::pos_): sound (never rejects valid input)
 // and exact for inputs in the smallest encoding.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
