@@ -11,7 +11,7 @@ APT_PACKAGES := g++ libsqlite3-dev libgtest-dev libgmock-dev libmsgpack-cxx-dev 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PYTHONPATH := $(CURDIR)/python$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: all deps deps-apt deps-pip configure build demo test test-cpp test-python bench asan fuzz clean
+.PHONY: all deps deps-apt deps-pip configure build demo test test-cpp test-python bench asan fuzz stubs clean
 
 all: build
 
@@ -79,6 +79,11 @@ fuzz: deps
 	@for t in $(FUZZ_TARGETS); do mkdir -p build-fuzz/corpus-$$t && \
 	  build-fuzz/$${t}_fuzzer -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 \
 	    build-fuzz/corpus-$$t fuzz/corpus/$$t || exit 1; done
+
+# Regenerate python/ambervault/_core.pyi from the built module.
+stubs: build
+	PYTHONPATH=python $(PYTHON) -m nanobind.stubgen -q -m ambervault._core \
+	  -p python/bindings/stubgen_patterns.txt -o python/ambervault/_core.pyi
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz python/ambervault/_core*.so

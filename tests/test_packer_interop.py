@@ -257,6 +257,7 @@ def test_kohaku_structured_offsets(dtype):
 KOHAKU_READS_EXACT = {t for t in VEC_TYPES if t != "u64"}
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 def test_kohaku_u64_vector_read_is_lossy():
     values = [2**60 + 1, 2**64 - 1, 12345678901234567891]
     data = K("vec:u64").pack(np.array(values, dtype=np.uint64))

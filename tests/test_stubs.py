@@ -11,19 +11,20 @@ import pytest
 import ambervault
 
 STUB = Path(ambervault.__file__).with_name("_core.pyi")
+PATTERNS = Path(__file__).resolve().parents[1] / "python" / "bindings" / "stubgen_patterns.txt"
 
 
 def test_core_stub_is_current(tmp_path: Path) -> None:
     pytest.importorskip("nanobind.stubgen")
     out = tmp_path / "_core.pyi"
     subprocess.run(
-        [sys.executable, "-m", "nanobind.stubgen", "-q", "-m", "ambervault._core", "-o", str(out)],
+        [sys.executable, "-m", "nanobind.stubgen", "-q", "-m", "ambervault._core",
+         "-p", str(PATTERNS), "-o", str(out)],
         check=True,
     )
     assert out.read_text() == STUB.read_text(), (
         "python/ambervault/_core.pyi is out of date: regenerate it with "
-        "`PYTHONPATH=python python -m nanobind.stubgen -m ambervault._core "
-        "-o python/ambervault/_core.pyi`"
+        "`make stubs`"
     )
 
 

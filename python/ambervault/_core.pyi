@@ -211,3 +211,57 @@ class SkipListIterator:
     def __iter__(self) -> SkipListIterator: ...
 
     def __next__(self) -> tuple[Any, Any]: ...
+
+class DataPacker:
+    """Typed serializer for a dtype string (see ambervault.DataPacker)."""
+
+    def __init__(self, dtype: str) -> None:
+        """Parse `dtype` once; ValueError names the bad part."""
+
+    @staticmethod
+    def with_json_schema(schema: dict[str, object] | str) -> DataPacker:
+        """A MessagePack packer that validates every value against a JSON Schema."""
+
+    @staticmethod
+    def with_cddl_schema(schema: str | None = None) -> DataPacker:
+        """A CBOR packer; the schema is kept but not applied."""
+
+    def pack_many(self, values: Iterable[object]) -> bytes:
+        """Pack every value and concatenate; numpy arrays take a fast path."""
+
+    def unpack_many(self, data: bytes | bytearray | memoryview, count: int | None = None, offsets: Iterable[int] | None = None, as_numpy: bool = False) -> list[Any] | Any:
+        """
+        Unpack consecutive elements (fixed: `count`, default all; variable: `offsets`).
+        """
+
+    @property
+    def elem_size(self) -> int:
+        """Bytes per element; 0 for variable-size dtypes."""
+
+    @property
+    def is_varsize(self) -> bool: ...
+
+    @property
+    def dtype(self) -> str:
+        """The canonical dtype string."""
+
+    @property
+    def schema(self) -> str | None:
+        """The schema text of a schema packer, else None."""
+
+    def __repr__(self) -> str: ...
+
+    def __eq__(self, other: object) -> bool: ...
+
+    def __hash__(self) -> int: ...
+
+    def __reduce__(self) -> tuple: ...
+
+    def pack(self, value: object, /) -> bytes:
+        """Pack one value into bytes."""
+
+    def unpack(self, data: bytes | bytearray | memoryview, offset: int = 0) -> Any:
+        """
+        Unpack one element at `offset` (variable-size dtypes: everything from
+        `offset` to the end of `data`).
+        """

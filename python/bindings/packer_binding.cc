@@ -205,6 +205,10 @@ nb::object UnpackOne(const DataPacker& p, std::string_view elem) {
     case DType::Kind::kVector: {
       Result<ArrayView> r = p.UnpackArray(elem);
       ThrowIfError(r.status());
+      if (r->shape.size() > kMaxNumpyDims) {
+        RaiseInvalidArgument("vector element has " + std::to_string(r->shape.size()) +
+                             " dimensions; numpy arrays have at most " + std::to_string(kMaxNumpyDims));
+      }
       std::vector<size_t> shape(r->shape.begin(), r->shape.end());
       return NewNumpyArray(FormatOfElement(r->type), shape, r->data);
     }
@@ -848,7 +852,7 @@ void RegisterPacker(nb::module_& m) {
       .def("unpack_many", &UnpackMany, "data"_a, "count"_a = nb::none(), "offsets"_a = nb::none(),
            "as_numpy"_a = false,
            nb::sig("def unpack_many(self, data: bytes | bytearray | memoryview, count: int | None = None, "
-                   "offsets: Sequence[int] | None = None, as_numpy: bool = False) -> list[Any] | Any"),
+                   "offsets: Iterable[int] | None = None, as_numpy: bool = False) -> list[Any] | Any"),
            "Unpack consecutive elements (fixed: `count`, default all; variable: `offsets`).")
       .def_prop_ro("elem_size", [](const DataPacker& p) { return p.elem_size(); },
                    "Bytes per element; 0 for variable-size dtypes.")
@@ -875,6 +879,7 @@ void RegisterPacker(nb::module_& m) {
             if (!nb::isinstance<DataPacker>(b)) return nb::borrow(Py_NotImplemented);
             return nb::bool_(a == nb::cast<const DataPacker&>(b));
           },
+          "other"_a.none(),
           nb::sig("def __eq__(self, other: object) -> bool"))
       .def("__hash__",
            [](const DataPacker& p) {

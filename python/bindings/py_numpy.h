@@ -26,6 +26,9 @@ namespace ambervault::python {
 
 using namespace nb::literals;
 
+// numpy's limit on dimensions (NPY_MAXDIMS in numpy 2).
+inline constexpr size_t kMaxNumpyDims = 64;
+
 // ------------------------------------------------------------ numpy
 
 struct ElementFormat {
@@ -125,11 +128,12 @@ class ArrayBuffer {
     }
     return true;
   }
-  // Converts `o` with numpy.ascontiguousarray(o, dtype=<target>) and views
+  // Converts `o` with numpy.asarray(o, dtype=<target>, order="C") and views
   // the result (numpy's casting rules, as KohakuVault's astype).
   void Convert(PyObject* o, ElementFormat target) {
     Release();
-    converted_ = Numpy().attr("ascontiguousarray")(nb::handle(o), "dtype"_a = NumpyName(target));
+    // asarray (not ascontiguousarray, which turns 0-d into 1-d).
+    converted_ = Numpy().attr("asarray")(nb::handle(o), "dtype"_a = NumpyName(target), "order"_a = "C");
     if (PyObject_GetBuffer(converted_.ptr(), &buf_, PyBUF_RECORDS_RO) != 0) ThrowPython();
     held_ = true;
     if (!ParseBufferFormat(buf_.format, static_cast<size_t>(buf_.itemsize), &format_)) {

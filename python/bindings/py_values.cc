@@ -98,7 +98,7 @@ bool PyBuilder::EndArray() {
 
 bool PyBuilder::BeginMap(size_t n) {
   if (InKey()) {
-    PyErr_SetString(PyExc_TypeError, "a map used as a map key cannot become a dict key");
+    PyErr_SetString(PyExc_ValueError, "a map used as a map key cannot become a dict key");
     return false;
   }
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000

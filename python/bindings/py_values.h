@@ -15,6 +15,7 @@
 
 #include <nanobind/nanobind.h>
 
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,10 @@ class Walker {
       double d = PyFloat_AsDouble(o);
       if (d == -1.0 && PyErr_Occurred()) ThrowPython();
       return e_->Double(d);
+    }
+    if (std::strcmp(TypeName(o), "numpy.ndarray") == 0) {
+      RaiseInvalidType(std::string("cannot pack a numpy.ndarray as ") + format_ +
+                       "; convert it with .tolist(), or store it with a vec: dtype");
     }
     if (!PyUnicode_Check(o) && PyIndex_Check(o)) {
       nb::object i = nb::steal(PyNumber_Index(o));
