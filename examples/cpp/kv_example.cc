@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ambervault/kvault.h"
+#include "ambervault/packer.h"
 
 int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : "example.db";
@@ -44,7 +45,29 @@ int main(int argc, char** argv) {
   auto missing = kv->Get("nope");
   std::printf("missing key: %s\n", missing.status().ToString().c_str());
 
+  // Typed values with DataPacker: an f32 metric and a MessagePack record.
+  auto f32 = ambervault::DataPacker::Create("f32").value();
+  std::string metric;
+  bool packed = f32.PackDouble(0.25, &metric).ok() && kv->Put("metric:f32", metric).ok();
+  auto msgpack = ambervault::DataPacker::Create("msgpack").value();
+  std::string record;
+  std::unique_ptr<ambervault::ValueEncoder> enc = msgpack.NewEncoder(&record);
+  enc->BeginMap(2);
+  enc->String("step");
+  enc->Int(3);
+  enc->String("tags");
+  enc->BeginArray(1);
+  enc->String("eval");
+  enc->EndArray();
+  enc->EndMap();
+  packed = packed && msgpack.FinishValue(*enc, 0, &record).ok() && kv->Put("record:3", record).ok();
+  auto back = f32.UnpackScalar(kv->Get("metric:f32").value());
+  std::printf("metric:f32 -> %g, record:3 is %zu bytes of MessagePack\n", back.ok() ? back->d : -1.0,
+              record.size());
+
   ambervault::Status closed = kv->Close();
   std::printf("scanned %d keys, close: %s\n", seen, closed.ToString().c_str());
-  return (seen == 5 && missing.status().IsNotFound() && closed.ok()) ? 0 : 1;
+  return (seen == 5 && missing.status().IsNotFound() && packed && back.ok() && back->d == 0.25 && closed.ok())
+             ? 0
+             : 1;
 }
