@@ -33,7 +33,9 @@ check marks the cell with a dagger; a call that raises makes the cell n/a.
 A timing is one time.perf_counter() interval around k back-to-back calls of
 the operation (k chosen once per cell so that an interval lasts at least
 --min-time), with the cyclic GC off; the table shows the best of --repeat
-timings, as items per second. Libraries run in rotating order.
+timings, as items per second. Libraries run in rotating order. Every process
+first sets up a pymalloc "ballast" (--ballast), so that no library's timing
+depends on whether the heap happens to hand arenas back to the OS.
 
 Usage (from the repository root):
   python bench/bench_packer.py --quick          # N = 2,000, about 15 s
@@ -54,6 +56,7 @@ import json
 import math
 import os
 import platform
+import resource
 import struct
 import subprocess
 import sys
@@ -113,6 +116,7 @@ PACK_ROWS = {"pack", "pack_many", "pack_many_2d", "pack_many_list"}
 # When kohakuvault cannot do a row at all, the ratio is taken against the
 # closest thing it can do (marked in the table).
 RATIO_FALLBACK = {"pack_many_2d": "pack_many_list", "unpack_many_numpy": "unpack_many_list"}
+FAULTS_FLAG = 64  # minor page faults per call; a pymalloc arena is 256 pages
 
 
 def log(msg: str) -> None:
@@ -574,22 +578,30 @@ class Cell:
         self.reason = ""
         self.k = 1
         self.times = []  # seconds per call, one per repeat
+        self.faults = []  # minor page faults per call, one per repeat
         self.failures = []
         self.digest = None
 
     def to_json(self) -> dict:
-        return {k: getattr(self, k) for k in ("label", "count", "status", "reason", "k", "times", "failures", "digest")}
+        return {k: getattr(self, k) for k in ("label", "count", "status", "reason", "k", "times", "faults", "failures", "digest")}
 
 
-def timed(fn, k: int, keep_gc: bool) -> float:
+def minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def timed(fn, k: int, keep_gc: bool) -> tuple:
+    """(seconds per call, minor page faults per call) over k back-to-back calls."""
     gc.collect()
     if not keep_gc:
         gc.disable()
     try:
+        f0 = minor_faults()
         t0 = time.perf_counter()
         for _ in range(k):
             fn()
-        return (time.perf_counter() - t0) / k
+        dt = time.perf_counter() - t0
+        return dt / k, (minor_faults() - f0) / k
     finally:
         gc.enable()
 
@@ -616,8 +628,33 @@ def build_cells(impl: Impl, workload: str, group: str, data) -> dict:
     return cells_vectors(impl, arr, rows)
 
 
-def measure(impls: list, workloads, n: int, vec_n: int, repeat: int, min_time: float, keep_gc: bool) -> dict:
+_BALLAST: list = []
+
+
+def make_ballast(mib: int) -> None:
+    """Leave `mib` MiB of pymalloc arenas touched and almost empty (one small
+    object survives in each), as in a process that has been running a while.
+
+    Without it, whether a call that builds and frees ~1 MiB of small objects
+    (10,000 bytes:128 items, 10,000 dicts) also pays for munmap()/mmap() of
+    an arena and ~256 page faults per call depends on what else happens to
+    live in the process: pymalloc returns an arena to the OS once it is
+    completely empty. That made one row 3x faster in one process than in
+    another. With the ballast, freed pools stay in arenas that never empty,
+    for every library alike.
+    """
+    global _BALLAST
+    if mib > 0 and not _BALLAST:
+        objs = [bytes(100) for _ in range(mib * 2**20 // 144)]
+        _BALLAST = objs[::4096]
+        del objs
+        gc.collect()
+
+
+def measure(impls: list, workloads, n: int, vec_n: int, repeat: int, min_time: float, keep_gc: bool,
+            ballast_mib: int = 64) -> dict:
     """Check and time every (row, implementation). Returns {key: {label: Cell}}."""
+    make_ballast(ballast_mib)
     cells: dict = {}
     runnable = [i for i in impls if i.unavailable is None]
     for gi, (w, group, make) in enumerate(groups_for(workloads, n, vec_n)):
@@ -675,7 +712,9 @@ def measure(impls: list, workloads, n: int, vec_n: int, repeat: int, min_time: f
                     if c.status != "ok":
                         continue
                     try:
-                        c.times.append(timed(c.fn, c.k, keep_gc))
+                        dt, faults = timed(c.fn, c.k, keep_gc)
+                        c.times.append(dt)
+                        c.faults.append(faults)
                     except Exception as exc:
                         c.status, c.reason = "n/a", f"{type(exc).__name__}: {exc}"
         for c in live:
@@ -696,7 +735,7 @@ def worker_main(a) -> int:
     out = {"lib": a.worker, "version": impl.version, "file": impl.file, "unavailable": impl.unavailable,
            "fingerprint": impl.fingerprint}
     if impl.unavailable is None:
-        cells = measure([impl], a.workloads, a.ops, a.vec_ops, a.repeat, a.min_time, a.keep_gc)
+        cells = measure([impl], a.workloads, a.ops, a.vec_ops, a.repeat, a.min_time, a.keep_gc, a.ballast)
         out["cells"] = {key: by[impl.label].to_json() for key, by in cells.items()}
     print(RESULT_TAG + json.dumps(out), flush=True)
     return 0
@@ -714,6 +753,7 @@ def run_child(impl: Impl, a) -> None:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), env.get("PYTHONPATH")]))
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", impl.spec, "--ops", str(a.ops),
            "--vec-ops", str(a.vec_ops), "--repeat", str(a.repeat), "--min-time", str(a.min_time),
+           "--ballast", str(a.ballast),
            "--workloads", *a.workloads] + (["--keep-gc"] if a.keep_gc else [])
     log(f"[{impl.spec}] running in a child process ({target})")
     try:
@@ -792,6 +832,13 @@ def rate(c) -> float | None:
     return c.count / min(c.times)
 
 
+def best_faults(c) -> float | None:
+    """Minor page faults per call in the fastest timing."""
+    if c is None or c.status != "ok" or not c.times or not c.faults:
+        return None
+    return c.faults[c.times.index(min(c.times))]
+
+
 def cell_text(c) -> str:
     if c is None:
         return "-"
@@ -828,6 +875,11 @@ def main(argv=None) -> int:
     ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
     ap.add_argument("--quick", action="store_true", help="N = 2,000 and 2,000 vectors (overrides --ops, --vec-ops)")
     ap.add_argument("--keep-gc", action="store_true", help="leave the cyclic GC on during timed regions")
+    ap.add_argument(
+        "--ballast", type=int, default=64, metavar="MIB",
+        help="MiB of almost-empty pymalloc arenas kept alive, so that no timing pays for returning arenas "
+        "to the OS (default 64; 0 = off)",
+    )
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds allowed for a pinned release's child process")
     ap.add_argument("--json", metavar="PATH", help="also write every timing and check as JSON")
     ap.add_argument("--worker", metavar="LIB", help=argparse.SUPPRESS)
@@ -856,7 +908,7 @@ def main(argv=None) -> int:
         impls.append(Impl(ref, ref).load())
     in_proc = [i for i in impls if not i.child]
 
-    cells = measure(in_proc, a.workloads, a.ops, a.vec_ops, a.repeat, a.min_time, a.keep_gc)
+    cells = measure(in_proc, a.workloads, a.ops, a.vec_ops, a.repeat, a.min_time, a.keep_gc, a.ballast)
     for impl in impls:
         if not impl.child:
             continue
@@ -868,7 +920,7 @@ def main(argv=None) -> int:
             if impl.unavailable is not None and not d:
                 c.status, c.reason = "not installed", impl.unavailable
             elif d:
-                for f in ("count", "status", "reason", "k", "times", "failures", "digest"):
+                for f in ("count", "status", "reason", "k", "times", "faults", "failures", "digest"):
                     setattr(c, f, d[f])
             by[impl.label] = c
 
@@ -929,6 +981,10 @@ def main(argv=None) -> int:
         f"{'on' if a.keep_gc else 'off'} in timed regions; time.perf_counter()"
     )
     print("- unit: items per second (N / seconds per call), for per-item loops and batch calls alike")
+    print(
+        f"- pymalloc ballast: {a.ballast} MiB of almost-empty arenas held in every process"
+        if a.ballast > 0 else "- pymalloc ballast: off (--ballast 0)"
+    )
     if other_cores is not None:
         warn = "  **WARNING: the machine was busy; numbers are disturbed**" if other_cores > 0.25 else ""
         print(f"- other processes' CPU use during the run: {other_cores:.2f} cores{warn}")
@@ -940,21 +996,31 @@ def main(argv=None) -> int:
     dp_labels = [i.label for i in dp_impls]
     tally = {}  # (ratio name) -> [met, total, misses]
     fallback_used = False
+    faults_flagged = []
+    child_labels = {i.label for i in impls if i.child}
 
     def ratio(by, num, den, row, w, group):
         nonlocal fallback_used
         a_ = rate(by.get(num))
-        b_ = rate(by.get(den))
+        den_cell = by.get(den)
+        b_ = rate(den_cell)
         suffix = ""
         if a_ is not None and b_ is None and row in RATIO_FALLBACK:
-            alt = cells.get(f"{w}|{group}|{RATIO_FALLBACK[row]}", {}).get(den)
-            b_ = rate(alt)
+            den_cell = cells.get(f"{w}|{group}|{RATIO_FALLBACK[row]}", {}).get(den)
+            b_ = rate(den_cell)
             if b_ is not None:
                 suffix, fallback_used = " ᵃ", True
         if a_ is None or b_ is None:
             return None, suffix
         if by[num].failures or (by.get(den) is not None and by[den].failures):
             suffix += " †"
+        # Within one process the heap is shared, so different fault counts are
+        # the libraries' own doing; across processes they may be the heap's.
+        fa, fb = best_faults(by.get(num)), best_faults(den_cell)
+        cross = (num in child_labels) != (den in child_labels)
+        if cross and fa is not None and fb is not None and abs(fa - fb) >= FAULTS_FLAG:
+            suffix += " ᵖ"
+            faults_flagged.append((f"{group} {row}", num, fa, den, fb))
         return a_ / b_, suffix
 
     titles = {
@@ -1007,6 +1073,15 @@ def main(argv=None) -> int:
             "as_numpy), so the ratio is against its list-based call on the row below/above "
             "(pack_many(list of 1-D arrays), unpack_many(count=N))."
         )
+        print()
+    if faults_flagged:
+        print(
+            f"ᵖ the two sides ran in different processes and took very different numbers of minor page "
+            f"faults per call (>= {FAULTS_FLAG} apart), so the heap's state, not the library, may explain "
+            f"part of the ratio (see --ballast):"
+        )
+        for where, num, fa, den, fb in faults_flagged:
+            print(f"  {where}: {num} {fa:,.0f}, {den} {fb:,.0f}")
         print()
     print(
         f"Goals (informational, never fail the run): ambervault >= {GOAL_VS_KOHAKU:.0f}x kohakuvault on every row; "

@@ -36,8 +36,18 @@ void Check(bool ok, const char* what) {
 
 struct Event {
   enum Kind : uint8_t {
-    kNil, kBool, kInt, kUint, kNegBeyond, kDouble, kString, kBinary,
-    kBeginArray, kEndArray, kBeginMap, kEndMap,
+    kNil,
+    kBool,
+    kInt,
+    kUint,
+    kNegBeyond,
+    kDouble,
+    kString,
+    kBinary,
+    kBeginArray,
+    kEndArray,
+    kBeginMap,
+    kEndMap,
   };
   Kind kind;
   uint64_t bits;  // bool, integers, double bits, container counts
@@ -117,23 +127,44 @@ class RecordingVisitor final : public ambervault::ValueVisitor {
 bool Replay(const std::vector<Event>& events, ValueEncoder* enc) {
   for (const Event& e : events) {
     switch (e.kind) {
-      case Event::kNil: enc->Nil(); break;
-      case Event::kBool: enc->Bool(e.bits != 0); break;
-      case Event::kInt: enc->Int(static_cast<int64_t>(e.bits)); break;
-      case Event::kUint: enc->Uint(e.bits); break;
-      case Event::kNegBeyond: return false;
+      case Event::kNil:
+        enc->Nil();
+        break;
+      case Event::kBool:
+        enc->Bool(e.bits != 0);
+        break;
+      case Event::kInt:
+        enc->Int(static_cast<int64_t>(e.bits));
+        break;
+      case Event::kUint:
+        enc->Uint(e.bits);
+        break;
+      case Event::kNegBeyond:
+        return false;
       case Event::kDouble: {
         double d;
         std::memcpy(&d, &e.bits, sizeof d);
         enc->Double(d);
         break;
       }
-      case Event::kString: enc->String(e.text); break;
-      case Event::kBinary: enc->Binary(e.text); break;
-      case Event::kBeginArray: enc->BeginArray(e.bits); break;
-      case Event::kEndArray: enc->EndArray(); break;
-      case Event::kBeginMap: enc->BeginMap(e.bits); break;
-      case Event::kEndMap: enc->EndMap(); break;
+      case Event::kString:
+        enc->String(e.text);
+        break;
+      case Event::kBinary:
+        enc->Binary(e.text);
+        break;
+      case Event::kBeginArray:
+        enc->BeginArray(e.bits);
+        break;
+      case Event::kEndArray:
+        enc->EndArray();
+        break;
+      case Event::kBeginMap:
+        enc->BeginMap(e.bits);
+        break;
+      case Event::kEndMap:
+        enc->EndMap();
+        break;
     }
   }
   return enc->Finish().ok();

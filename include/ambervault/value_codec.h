@@ -80,9 +80,11 @@ AMBERVAULT_EXPORT Status DecodeValue(ValueFormat format, std::string_view data,
 // Appends the encoding of one value to *out. Call the methods in the same
 // order a ValueVisitor receives events (BeginArray(n) then exactly n values
 // then EndArray(); maps alternate key and value). The first error is kept
-// in status() and makes every later call a no-op; check status() at the end.
-// Mis-nesting (an End without a Begin, a wrong element count) is reported
-// there too, by Finish().
+// in status() and makes every later call a no-op; check Finish() at the end.
+// Every misuse is an error, never malformed output: a second top-level
+// value, more or fewer values than a container declared, EndArray closing a
+// map (or the reverse), an End without a Begin, nesting deeper than
+// kMaxNestingDepth, containers left open.
 class AMBERVAULT_EXPORT ValueEncoder {
  public:
   virtual ~ValueEncoder();
@@ -106,7 +108,26 @@ class AMBERVAULT_EXPORT ValueEncoder {
   void Fail(Status s) {
     if (status_.ok()) status_ = std::move(s);
   }
+  // Nesting bookkeeping for the encoders. BeginValue() comes before every
+  // value (scalar or container) and is false when the value may not be
+  // written; EndScalar() after a scalar; OpenContainer() after BeginValue()
+  // for a container of n elements (n pairs for a map); CloseContainer() for
+  // its End call; FinishNesting() is what Finish() reports.
+  bool BeginValue();
+  void EndScalar();
+  bool OpenContainer(bool is_map, size_t n);
+  bool CloseContainer(bool is_map);
+  Status FinishNesting() const;
+
   Status status_;
+
+ private:
+  struct Open {
+    bool is_map;
+    uint64_t remaining;  // values still expected (keys and values for maps)
+  };
+  std::vector<Open> open_;
+  bool done_ = false;  // one complete top-level value written
 };
 
 // MessagePack with the smallest encoding of each integer, doubles as
@@ -128,9 +149,7 @@ class AMBERVAULT_EXPORT MsgPackEncoder final : public ValueEncoder {
   Status Finish() override;
 
  private:
-  bool Enter();
   std::string* out_;
-  int depth_ = 0;
 };
 
 // CBOR (RFC 8949) with definite lengths, the smallest integer heads and
@@ -153,9 +172,7 @@ class AMBERVAULT_EXPORT CborEncoder final : public ValueEncoder {
 
  private:
   void Head(uint8_t major, uint64_t arg);
-  bool Enter();
   std::string* out_;
-  int depth_ = 0;
 };
 
 // Compact UTF-8 JSON text (no spaces), doubles in shortest round-trip form.
@@ -182,7 +199,7 @@ class AMBERVAULT_EXPORT JsonEncoder final : public ValueEncoder {
   bool BeforeValue(bool is_string);
   struct Frame {
     bool is_map;
-    size_t count;  // values written so far in this container
+    size_t count;  // values still expected in this container
   };
   std::string* out_;
   std::vector<Frame> stack_;

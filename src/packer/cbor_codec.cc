@@ -39,10 +39,6 @@
 
 namespace ambervault {
 
-using codec_internal::AdmitValue;
-using codec_internal::EnterContainer;
-using codec_internal::LeaveContainer;
-using codec_internal::ScalarDone;
 
 namespace {
 
@@ -91,78 +87,75 @@ void CborEncoder::Head(uint8_t major, uint64_t arg) {
 }
 
 void CborEncoder::Nil() {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   out_->push_back(static_cast<char>(0xf6));
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void CborEncoder::Bool(bool v) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   out_->push_back(static_cast<char>(v ? 0xf5 : 0xf4));
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void CborEncoder::Int(int64_t v) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   if (v >= 0) {
     Head(kMajorUint, static_cast<uint64_t>(v));
   } else {
     // -1 - v without overflow: ~v as unsigned.
     Head(kMajorNegative, ~static_cast<uint64_t>(v));
   }
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void CborEncoder::Uint(uint64_t v) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   Head(kMajorUint, v);
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void CborEncoder::Double(double v) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   uint64_t bits;
   std::memcpy(&bits, &v, sizeof bits);
   char buf[9];
   buf[0] = static_cast<char>(0xfb);
-  for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
   out_->append(buf, sizeof buf);
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void CborEncoder::String(std::string_view utf8) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   Head(kMajorText, utf8.size());
   out_->append(utf8);
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void CborEncoder::Binary(std::string_view bytes) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   Head(kMajorBytes, bytes.size());
   out_->append(bytes);
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void CborEncoder::BeginArray(size_t n) {
-  if (!Enter()) return;
+  if (!BeginValue() || !OpenContainer(false, n)) return;
   Head(kMajorArray, n);
 }
 
-void CborEncoder::EndArray() { LeaveContainer(&status_, &depth_, "EndArray"); }
+void CborEncoder::EndArray() { CloseContainer(false); }
 
 void CborEncoder::BeginMap(size_t n) {
-  if (!Enter()) return;
+  if (!BeginValue() || !OpenContainer(true, n)) return;
   Head(kMajorMap, n);
 }
 
-void CborEncoder::EndMap() { LeaveContainer(&status_, &depth_, "EndMap"); }
+void CborEncoder::EndMap() { CloseContainer(true); }
 
-Status CborEncoder::Finish() {
-  return codec_internal::FinishNesting(status_, depth_);
-}
-
-bool CborEncoder::Enter() { return EnterContainer(&status_, &depth_); }
+Status CborEncoder::Finish() { return FinishNesting(); }
 
 // ------------------------------------------------------------------ decoder
 
@@ -220,9 +213,9 @@ class CborDecoder {
     return Fail(Status::InvalidArgument("truncated CBOR data"));
   }
   bool Malformed(const std::string& what) {
-    return Fail(Status::InvalidArgument(
-        "malformed CBOR data: " + what + " at offset " +
-        std::to_string(p_ - begin_)));
+    return Fail(Status::InvalidArgument("malformed CBOR data: " + what +
+                                        " at offset " +
+                                        std::to_string(p_ - begin_)));
   }
   // A visitor result: false stops decoding (status_ stays OK).
   static bool Emit(bool visitor_result) { return visitor_result; }
@@ -362,7 +355,8 @@ class CborDecoder {
   }
 
   bool Container(const Head& h, const uint8_t* start, int depth) {
-    if (depth >= kMaxNestingDepth) return Fail(codec_internal::NestingTooDeep());
+    if (depth >= kMaxNestingDepth)
+      return Fail(codec_internal::NestingTooDeep());
     bool is_map = h.major == kMajorMap;
     uint64_t n;
     if (h.indefinite) {
@@ -407,7 +401,8 @@ class CborDecoder {
       case 23:  // undefined
         return Emit(visitor_->Nil());
       case 25:
-        return Emit(visitor_->Double(HalfToDouble(static_cast<uint16_t>(h.arg))));
+        return Emit(
+            visitor_->Double(HalfToDouble(static_cast<uint16_t>(h.arg))));
       case 26: {
         uint32_t bits = static_cast<uint32_t>(h.arg);
         float f;
@@ -490,7 +485,8 @@ class CborDecoder {
       default:
         return Malformed("unexpected tag");
     }
-    if (depth >= kMaxNestingDepth) return Fail(codec_internal::NestingTooDeep());
+    if (depth >= kMaxNestingDepth)
+      return Fail(codec_internal::NestingTooDeep());
     bool is_map = h.major == kMajorMap;
     if (!h.indefinite) {
       if (!CheckCount(h)) return false;

@@ -15,63 +15,18 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "ambervault/value_codec.h"
 #include "packer/codecs.h"
+#include "packer/text_codec.h"
 
 namespace ambervault {
 
 // ------------------------------------------------------------------ encoder
 
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not
-// one (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF).
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-  uint8_t b0 = byte(i);
-  size_t left = s.size() - i;
-  if (b0 < 0x80) return 1;
-  auto cont = [&](size_t k) { return (byte(k) & 0xc0) == 0x80; };
-  if (b0 >= 0xc2 && b0 <= 0xdf) {
-    return left >= 2 && cont(i + 1) ? 2 : 0;
-  }
-  if (b0 >= 0xe0 && b0 <= 0xef) {
-    if (left < 3 || !cont(i + 1) || !cont(i + 2)) return 0;
-    uint8_t b1 = byte(i + 1);
-    if (b0 == 0xe0 && b1 < 0xa0) return 0;  // overlong
-    if (b0 == 0xed && b1 > 0x9f) return 0;  // surrogates
-    return 3;
-  }
-  if (b0 >= 0xf0 && b0 <= 0xf4) {
-    if (left < 4 || !cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-    uint8_t b1 = byte(i + 1);
-    if (b0 == 0xf0 && b1 < 0x90) return 0;  // overlong
-    if (b0 == 0xf4 && b1 > 0x8f) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-}  // namespace
-
-namespace codec_internal {
-
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t n = Utf8SequenceLength(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
-}  // namespace codec_internal
 
 namespace {
 
@@ -143,9 +98,9 @@ bool JsonEncoder::BeforeValue(bool is_string) {
   }
   Frame& f = stack_.back();
   if (f.count == 0) {
-    Fail(Status::InvalidArgument(
-        std::string("encoder: more values than Begin") +
-        (f.is_map ? "Map" : "Array") + " announced"));
+    Fail(
+        Status::InvalidArgument(std::string("encoder: more values than Begin") +
+                                (f.is_map ? "Map" : "Array") + " announced"));
     return false;
   }
   bool is_key = f.is_map && f.count % 2 == 0;
@@ -206,7 +161,7 @@ void JsonEncoder::Double(double v) {
 void JsonEncoder::String(std::string_view utf8) {
   if (!ok()) return;
   // Checked before anything (a separator included) is written.
-  if (!codec_internal::IsValidUtf8(utf8)) {
+  if (!IsValidUtf8(utf8)) {
     return Fail(Status::InvalidArgument("JSON string is not valid UTF-8"));
   }
   if (!BeforeValue(true)) return;
@@ -243,13 +198,13 @@ void JsonEncoder::BeginMap(size_t n) {
 void JsonEncoder::EndArray() {
   if (!ok()) return;
   if (stack_.empty() || stack_.back().is_map) {
-    return Fail(Status::InvalidArgument(
-        "encoder: EndArray without an open array"));
+    return Fail(
+        Status::InvalidArgument("encoder: EndArray without an open array"));
   }
   if (stack_.back().count != 0) {
-    return Fail(Status::InvalidArgument(
-        "encoder: EndArray with " + std::to_string(stack_.back().count) +
-        " announced values missing"));
+    return Fail(Status::InvalidArgument("encoder: EndArray with " +
+                                        std::to_string(stack_.back().count) +
+                                        " announced values missing"));
   }
   out_->push_back(']');
   stack_.pop_back();
@@ -262,9 +217,9 @@ void JsonEncoder::EndMap() {
     return Fail(Status::InvalidArgument("encoder: EndMap without an open map"));
   }
   if (stack_.back().count != 0) {
-    return Fail(Status::InvalidArgument(
-        "encoder: EndMap with " + std::to_string(stack_.back().count) +
-        " announced keys/values missing"));
+    return Fail(Status::InvalidArgument("encoder: EndMap with " +
+                                        std::to_string(stack_.back().count) +
+                                        " announced keys/values missing"));
   }
   out_->push_back('}');
   stack_.pop_back();
@@ -274,8 +229,7 @@ void JsonEncoder::EndMap() {
 Status JsonEncoder::Finish() {
   if (!ok()) return status_;
   if (!stack_.empty()) {
-    return Status::InvalidArgument("encoder: " +
-                                   std::to_string(stack_.size()) +
+    return Status::InvalidArgument("encoder: " + std::to_string(stack_.size()) +
                                    " container(s) left open");
   }
   if (!done_) return Status::InvalidArgument("encoder: no value written");

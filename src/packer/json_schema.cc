@@ -32,12 +32,14 @@
 //  - A "pattern" / "patternProperties" regex that std::regex cannot compile
 //    throws only when a value is validated; Compile tries them up front.
 //  - libstdc++'s std::regex matcher recurses once per input character
-//    (~0.5 KiB of stack each): a 32 KiB string against "^.*$" overflows an
-//    8 MiB stack. When the schema uses regexes ("pattern",
-//    "patternProperties", "format") and the value holds a string or key
-//    longer than kInlineRegexBytes, validation runs on a helper thread with
-//    a stack sized for the longest string; strings over kMaxRegexBytes are
-//    refused then (InvalidArgument naming the limit).
+//    (~0.5 KiB of stack each, ~4 KiB under ASan): a 32 KiB string against
+//    "^.*$" overflows an 8 MiB stack. When the schema uses regexes
+//    ("pattern", "patternProperties", "format") and the value holds a
+//    string or key longer than kInlineRegexBytes, or the value nests deeper
+//    than kInlineDepth (valijson recurses ~1 KiB per level), validation
+//    runs on a helper thread with a stack sized for it; strings over
+//    kMaxRegexBytes are refused then (InvalidArgument naming the limit).
+//    A schema nested deeper than kInlineDepth compiles on such a thread.
 //
 // Thread safety: the compiled Schema is only read during validation.
 // valijson::Validator caches compiled std::regex objects in itself, so each
@@ -48,6 +50,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <regex>
@@ -78,6 +81,7 @@
 
 #include "ambervault/value_codec.h"
 #include "packer/codecs.h"
+#include "packer/text_codec.h"
 
 namespace ambervault {
 
@@ -102,18 +106,41 @@ std::string Latin1ToUtf8(std::string_view bytes) {
 }
 
 std::string TextForJson(std::string_view s) {
-  if (codec_internal::IsValidUtf8(s)) return std::string(s);
+  if (IsValidUtf8(s)) return std::string(s);
   return Latin1ToUtf8(s);
 }
 
-// Strings up to this many bytes are matched against regexes on the calling
-// thread (about 1 MiB of stack with libstdc++, 3 MiB under ASan).
-constexpr size_t kInlineRegexBytes = 2048;
-// Longer strings get a helper thread with this much stack per byte (about
-// 4x what libstdc++ needs, for sanitizer builds) plus kBaseStackBytes.
-constexpr size_t kStackBytesPerChar = 2048;
-constexpr size_t kBaseStackBytes = size_t{16} << 20;
-// Beyond this a string is refused when the schema uses regexes.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// Stack that libstdc++'s std::regex matcher needs per subject byte: about
+// 0.4-0.8 KiB measured with -O2 (grouped patterns like "^(a|b)*$" are the
+// worst), 3-5 KiB under ASan. Budgets below have 2x-3x headroom.
+constexpr size_t kStackBytesPerChar = kSanitized ? 8192 : 2048;
+// Strings up to this many bytes are matched on the calling thread (under
+// 0.5 MiB of stack; macOS gives secondary threads 512 KiB).
+constexpr size_t kInlineRegexBytes = kSanitized ? 128 : 512;
+// Values and schemas nested deeper than this are handled on the helper
+// thread too: valijson needs about 1 KiB of stack per level to validate
+// (0.5 MiB at depth 512) and 2 KiB to compile a schema (~16x under ASan).
+constexpr int kInlineDepth = 64;
+// The helper thread's stack before the per-character part: enough for
+// nesting 512 deep in valijson's parser and validator.
+constexpr size_t kBaseStackBytes = (kSanitized ? size_t{64} : size_t{16}) << 20;
+// Validation failures listed in one error message.
+constexpr size_t kMaxListedErrors = 100;
+// Beyond this a string is refused when the schema uses regexes (the helper
+// thread would need more than about 0.5 GiB of stack, 2 GiB sanitized).
 constexpr size_t kMaxRegexBytes = size_t{256} << 10;
 
 // Builds an nlohmann::json tree from decoder events.
@@ -141,10 +168,12 @@ class TreeBuilder final : public ValueVisitor {
   Json& root() { return root_; }
   // Bytes in the longest string value or map key (as stored in the tree).
   size_t longest() const { return longest_; }
+  // Deepest container nesting seen.
+  int max_depth() const { return max_depth_; }
 
  private:
   struct Frame {
-    Json* node;               // the container being filled
+    Json* node;  // the container being filled
     bool is_map;
     bool key_done = false;    // a map's key is in `key`, its value is next
     bool builds_key = false;  // this container is its parent's map key
@@ -201,6 +230,7 @@ class TreeBuilder final : public ValueVisitor {
     bool is_map = empty.is_object();
     *slot = std::move(empty);
     stack_.push_back(Frame{slot, is_map, false, builds_key, {}, nullptr});
+    max_depth_ = std::max(max_depth_, static_cast<int>(stack_.size()));
     return true;
   }
 
@@ -219,14 +249,8 @@ class TreeBuilder final : public ValueVisitor {
   Json root_;
   std::vector<Frame> stack_;
   size_t longest_ = 0;
+  int max_depth_ = 0;
 };
-
-Result<Json> ParseJsonText(std::string_view text) {
-  TreeBuilder builder;
-  Status s = DecodeValue(ValueFormat::kJson, text, &builder);
-  if (!s.ok()) return s;
-  return std::move(builder.root());
-}
 
 Result<valijson::SchemaParser::Version> PickDraft(const Json& schema) {
   if (!schema.is_object()) return valijson::SchemaParser::kDraft7;
@@ -467,6 +491,53 @@ class SchemaScan {
   bool uses_regex_ = false;
 };
 
+// Runs `fn` on a thread with `stack_bytes` of stack and waits for it. `fn`
+// must not throw.
+#ifdef AMBERVAULT_HAVE_PTHREAD
+constexpr bool kCanGrowStack = true;
+
+void* RunFunction(void* fn) {
+  (*static_cast<std::function<void()>*>(fn))();
+  return nullptr;
+}
+
+Status RunWithStack(size_t stack_bytes, std::function<void()> fn) {
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) {
+    return Status::Internal("pthread_attr_init failed");
+  }
+  int rc = pthread_attr_setstacksize(&attr, stack_bytes);
+  pthread_t thread;
+  if (rc == 0) rc = pthread_create(&thread, &attr, RunFunction, &fn);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    return Status::Internal("cannot start a validation thread with " +
+                            std::to_string(stack_bytes >> 20) +
+                            " MiB of stack (error " + std::to_string(rc) + ")");
+  }
+  pthread_join(thread, nullptr);
+  return Status::OK();
+}
+#else
+constexpr bool kCanGrowStack = false;
+
+Status RunWithStack(size_t, std::function<void()> fn) {
+  fn();  // the caller's stack has to do
+  return Status::OK();
+}
+#endif
+
+// Runs `fn` here, or on a helper thread with `stack_bytes` of stack when
+// `big` (and threads can be given a stack size).
+Status RunMaybeWithStack(bool big, size_t stack_bytes,
+                         std::function<void()> fn) {
+  if (!big) {
+    fn();
+    return Status::OK();
+  }
+  return RunWithStack(stack_bytes, std::move(fn));
+}
+
 std::string ContextPath(const std::vector<std::string>& context) {
   std::string path;
   for (const std::string& part : context) path += part;
@@ -503,136 +574,115 @@ JsonSchemaValidator::~JsonSchemaValidator() = default;
 Result<std::shared_ptr<const JsonSchemaValidator>> JsonSchemaValidator::Compile(
     std::string_view schema_json) {
   auto impl = std::make_unique<Impl>();
+  int depth = 0;
   {
-    Result<Json> doc = ParseJsonText(schema_json);
-    if (!doc.ok()) {
+    TreeBuilder builder;
+    Status s = DecodeValue(ValueFormat::kJson, schema_json, &builder);
+    if (!s.ok()) {
       return Status::InvalidArgument("Schema compilation failed: " +
-                                     doc.status().message());
+                                     s.message());
     }
-    impl->document = std::move(doc).value();
+    impl->document = std::move(builder.root());
+    depth = builder.max_depth();
   }
   Result<valijson::SchemaParser::Version> draft = PickDraft(impl->document);
   if (!draft.ok()) return draft.status();
   SchemaScan scan(impl->document);
   AMBERVAULT_RETURN_IF_ERROR(scan.Run());
   impl->uses_regex = scan.uses_regex();
-  try {
-    valijson::SchemaParser parser(draft.value());
-    valijson::adapters::NlohmannJsonAdapter adapter(impl->document);
-    parser.populateSchema(adapter, impl->schema);
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument(std::string("Schema compilation failed: ") +
-                                   e.what());
-  }
+  // valijson's SchemaParser recurses ~2 KiB per schema level (~32 KiB
+  // under ASan), so deep schemas compile on a helper thread.
+  Status compiled;
+  Impl* target = impl.get();
+  valijson::SchemaParser::Version version = draft.value();
+  AMBERVAULT_RETURN_IF_ERROR(RunMaybeWithStack(
+      depth > kInlineDepth, kBaseStackBytes, [&compiled, target, version] {
+        try {
+          valijson::SchemaParser parser(version);
+          valijson::adapters::NlohmannJsonAdapter adapter(target->document);
+          parser.populateSchema(adapter, target->schema);
+        } catch (const std::exception& e) {
+          compiled = Status::InvalidArgument(
+              std::string("Schema compilation failed: ") + e.what());
+        }
+      }));
+  if (!compiled.ok()) return compiled;
   return std::shared_ptr<const JsonSchemaValidator>(
       new JsonSchemaValidator(std::move(impl)));
 }
-
-namespace {
-
-// One valijson run, possibly on a helper thread.
-struct ValidationJob {
-  const valijson::Schema* schema;
-  valijson::Validator* validator;
-  const Json* document;
-  valijson::ValidationResults results;
-  bool valid = false;
-  std::exception_ptr error;
-
-  void Run() {
-    try {
-      valijson::adapters::NlohmannJsonAdapter target(*document);
-      valid = validator->validate(*schema, target, &results);
-    } catch (...) {
-      error = std::current_exception();
-    }
-  }
-};
-
-#ifdef AMBERVAULT_HAVE_PTHREAD
-void* RunValidationJob(void* job) {
-  static_cast<ValidationJob*>(job)->Run();
-  return nullptr;
-}
-
-// Runs the job on a thread with `stack_bytes` of stack.
-Status RunWithStack(ValidationJob* job, size_t stack_bytes) {
-  pthread_attr_t attr;
-  if (pthread_attr_init(&attr) != 0) {
-    return Status::Internal("pthread_attr_init failed");
-  }
-  int rc = pthread_attr_setstacksize(&attr, stack_bytes);
-  pthread_t thread;
-  if (rc == 0) rc = pthread_create(&thread, &attr, RunValidationJob, job);
-  pthread_attr_destroy(&attr);
-  if (rc != 0) {
-    return Status::Internal("cannot start a validation thread with " +
-                            std::to_string(stack_bytes >> 20) +
-                            " MiB of stack (error " + std::to_string(rc) +
-                            ")");
-  }
-  pthread_join(thread, nullptr);
-  return Status::OK();
-}
-constexpr bool kCanGrowStack = true;
-#else
-Status RunWithStack(ValidationJob*, size_t) {
-  return Status::NotSupported("no threads with a chosen stack size");
-}
-constexpr bool kCanGrowStack = false;
-#endif
-
-}  // namespace
 
 Status JsonSchemaValidator::ValidateMsgPack(std::string_view msgpack) const {
   TreeBuilder builder;
   Status s = DecodeValue(ValueFormat::kMsgPack, msgpack, &builder);
   if (!s.ok()) return s;
-  std::unique_ptr<valijson::Validator> validator = impl_->Borrow();
-  ValidationJob job{&impl_->schema, validator.get(), &builder.root(), {},
-                    false, nullptr};
-  size_t longest = builder.longest();
-  if (impl_->uses_regex && longest > kInlineRegexBytes) {
-    // std::regex would need more stack than a caller's thread may have.
-    size_t limit = kCanGrowStack ? kMaxRegexBytes : kInlineRegexBytes;
-    if (longest > limit) {
-      return Status::InvalidArgument(
-          "Validation errors: <root>: a string of " + std::to_string(longest) +
-          " bytes is too long to check against this schema's regular "
-          "expressions (limit " + std::to_string(limit) + " bytes)");
-    }
-    AMBERVAULT_RETURN_IF_ERROR(
-        RunWithStack(&job, kBaseStackBytes + kStackBytesPerChar * longest));
-  } else {
-    job.Run();
+  // std::regex and deep values may need more stack than the caller's
+  // thread has (see the top of this file).
+  size_t regex_subject = impl_->uses_regex ? builder.longest() : 0;
+  size_t limit = kCanGrowStack ? kMaxRegexBytes : kInlineRegexBytes;
+  if (regex_subject > limit) {
+    return Status::InvalidArgument(
+        "Validation errors: <root>: a string of " +
+        std::to_string(regex_subject) +
+        " bytes is too long to check against this schema's regular "
+        "expressions (limit " +
+        std::to_string(limit) + " bytes)");
   }
-  if (job.error) {
-    try {
-      std::rethrow_exception(job.error);
-    } catch (const std::exception& e) {
-      return Status::InvalidArgument(
-          std::string("Validation errors: <root>: the schema could not be "
-                      "applied: ") +
-          e.what());
-    } catch (...) {
-      return Status::InvalidArgument(
-          "Validation errors: <root>: the schema could not be applied");
-    }
+  bool big =
+      regex_subject > kInlineRegexBytes || builder.max_depth() > kInlineDepth;
+  std::unique_ptr<valijson::Validator> validator = impl_->Borrow();
+  valijson::ValidationResults results;
+  bool valid = false;
+  std::string error;  // what valijson threw
+  const Json& document = builder.root();
+  const valijson::Schema& schema = impl_->schema;
+  valijson::Validator* v = validator.get();
+  AMBERVAULT_RETURN_IF_ERROR(RunMaybeWithStack(
+      big, kBaseStackBytes + kStackBytesPerChar * regex_subject,
+      [&results, &valid, &error, &document, &schema, v] {
+        try {
+          valijson::adapters::NlohmannJsonAdapter target(document);
+          valid = v->validate(schema, target, &results);
+        } catch (const std::exception& e) {
+          error = e.what();
+          if (error.empty()) error = "unknown error";
+        } catch (...) {
+          error = "unknown error";
+        }
+      }));
+  if (!error.empty()) {
+    return Status::InvalidArgument(
+        "Validation errors: <root>: the schema could not be applied: " + error);
   }
   impl_->Return(std::move(validator));
-  const bool valid = job.valid;
-  const valijson::ValidationResults& results = job.results;
   if (valid) return Status::OK();
+  // Every failure, up to kMaxListedErrors (a 100k-item array can fail 100k
+  // times). valijson follows each failure inside an array item or a
+  // property with a summary at the parent ("<root>: Failed to validate item
+  // #3 in array."); those repeat the failure just listed and are left out.
   std::string message = "Validation errors: ";
-  bool first = true;
+  size_t listed = 0;
+  size_t unlisted = 0;
   for (const valijson::ValidationResults::Error& error : results) {
-    if (!first) message += "; ";
-    first = false;
+    const std::string& d = error.description;
+    if (d.rfind("Failed to validate item #", 0) == 0 ||
+        d.rfind("Failed to validate against schema associated with property "
+                "name ",
+                0) == 0) {
+      continue;
+    }
+    if (listed == kMaxListedErrors) {
+      ++unlisted;
+      continue;
+    }
+    if (listed++ > 0) message += "; ";
     message += ContextPath(error.context);
     message += ": ";
-    message += error.description;
+    message += d;
   }
-  if (first) message += "<root>: value does not match the schema";
+  if (listed == 0) message += "<root>: value does not match the schema";
+  if (unlisted > 0) {
+    message += "; ... and " + std::to_string(unlisted) + " more";
+  }
   return Status::InvalidArgument(message);
 }
 

@@ -26,22 +26,17 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <string>
-
 #include <msgpack/null_visitor.hpp>
 #include <msgpack/pack.hpp>
-#include <msgpack/unpack.hpp>  // completes types that parse.hpp needs
 #include <msgpack/parse.hpp>
+#include <msgpack/unpack.hpp>  // completes types that parse.hpp needs
+#include <string>
 
 #include "ambervault/value_codec.h"
 #include "packer/codecs.h"
 
 namespace ambervault {
 
-using codec_internal::AdmitValue;
-using codec_internal::EnterContainer;
-using codec_internal::LeaveContainer;
-using codec_internal::ScalarDone;
 
 namespace {
 
@@ -65,91 +60,94 @@ Status TooLong(const char* what, size_t n) {
 // ------------------------------------------------------------------ encoder
 
 void MsgPackEncoder::Nil() {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   StringSink sink{out_};
   Packer(sink).pack_nil();
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void MsgPackEncoder::Bool(bool v) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   StringSink sink{out_};
   if (v) {
     Packer(sink).pack_true();
   } else {
     Packer(sink).pack_false();
   }
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void MsgPackEncoder::Int(int64_t v) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   StringSink sink{out_};
   Packer(sink).pack_int64(v);  // smallest form; >= 0 uses the uint forms
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void MsgPackEncoder::Uint(uint64_t v) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   StringSink sink{out_};
   Packer(sink).pack_uint64(v);
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void MsgPackEncoder::Double(double v) {
-  if (!AdmitValue(&status_, depth_)) return;
-  StringSink sink{out_};
-  Packer(sink).pack_double(v);  // always float64 (0xcb)
-  ScalarDone(&depth_);
+  if (!BeginValue()) return;
+  // Not packer::pack_double: msgpack-cxx 4.x writes a double with an
+  // integral value as an integer (1.0 -> 0x01, -0.0 -> 0x00), losing the
+  // type, and converts 2^64 to uint64_t (undefined behaviour) on the way.
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  char buf[9];
+  buf[0] = static_cast<char>(0xcb);
+  for (int i = 0; i < 8; ++i) {
+    buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  }
+  out_->append(buf, sizeof buf);
+  EndScalar();
 }
 
 void MsgPackEncoder::String(std::string_view utf8) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   if (utf8.size() > kMaxLength) return Fail(TooLong("string", utf8.size()));
   StringSink sink{out_};
   Packer packer(sink);
   packer.pack_str(static_cast<uint32_t>(utf8.size()));
   packer.pack_str_body(utf8.data(), static_cast<uint32_t>(utf8.size()));
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void MsgPackEncoder::Binary(std::string_view bytes) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   if (bytes.size() > kMaxLength) return Fail(TooLong("binary", bytes.size()));
   StringSink sink{out_};
   Packer packer(sink);
   packer.pack_bin(static_cast<uint32_t>(bytes.size()));
   packer.pack_bin_body(bytes.data(), static_cast<uint32_t>(bytes.size()));
-  ScalarDone(&depth_);
+  EndScalar();
 }
 
 void MsgPackEncoder::BeginArray(size_t n) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   if (n > kMaxLength) return Fail(TooLong("array", n));
-  if (!Enter()) return;
+  if (!OpenContainer(false, n)) return;
   StringSink sink{out_};
   Packer(sink).pack_array(static_cast<uint32_t>(n));
 }
 
-void MsgPackEncoder::EndArray() {
-  LeaveContainer(&status_, &depth_, "EndArray");
-}
+void MsgPackEncoder::EndArray() { CloseContainer(false); }
 
 void MsgPackEncoder::BeginMap(size_t n) {
-  if (!AdmitValue(&status_, depth_)) return;
+  if (!BeginValue()) return;
   if (n > kMaxLength) return Fail(TooLong("map", n));
-  if (!Enter()) return;
+  if (!OpenContainer(true, n)) return;
   StringSink sink{out_};
   Packer(sink).pack_map(static_cast<uint32_t>(n));
 }
 
-void MsgPackEncoder::EndMap() { LeaveContainer(&status_, &depth_, "EndMap"); }
+void MsgPackEncoder::EndMap() { CloseContainer(true); }
 
-Status MsgPackEncoder::Finish() {
-  return codec_internal::FinishNesting(status_, depth_);
-}
-
-bool MsgPackEncoder::Enter() { return EnterContainer(&status_, &depth_); }
+Status MsgPackEncoder::Finish() { return FinishNesting(); }
 
 // ------------------------------------------------------------------ decoder
 
@@ -238,7 +236,7 @@ class MsgPackAdapter : public msgpack::null_visitor {
   void parse_error(size_t /*parsed_offset*/, size_t error_offset) {
     Error(Status::InvalidArgument(
         "malformed MessagePack data (invalid byte at offset " +
-        std::to_string(error_offset > 0 ? error_offset - 1 : 0) + ")"));
+        std::to_string(error_offset) + ")"));
   }
   void insufficient_bytes(size_t /*parsed_offset*/, size_t /*error_offset*/) {
     Error(Status::InvalidArgument("truncated MessagePack data"));
@@ -315,7 +313,8 @@ Status DecodeMsgPack(std::string_view data, ValueVisitor* visitor,
                      size_t* consumed) {
   MsgPackAdapter adapter(data, visitor);
   size_t offset = 0;
-  if (data.empty()) return Status::InvalidArgument("truncated MessagePack data");
+  if (data.empty())
+    return Status::InvalidArgument("truncated MessagePack data");
   bool ok = msgpack::v2::parse(data.data(), data.size(), offset, adapter);
   if (!ok) return adapter.FailureStatus();
   if (consumed != nullptr) *consumed = offset;

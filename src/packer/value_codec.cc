@@ -22,47 +22,68 @@ Status NestingTooDeep() {
                                  " containers");
 }
 
-bool AdmitValue(Status* status, int depth) {
-  if (!status->ok()) return false;
-  if (depth == kTopLevelDone) {
-    *status = Status::InvalidArgument(
-        "encoder: a second top-level value (one value per encoding)");
-    return false;
-  }
-  return true;
-}
-
-bool EnterContainer(Status* status, int* depth) {
-  if (!AdmitValue(status, *depth)) return false;
-  if (*depth >= kMaxNestingDepth) {
-    *status = NestingTooDeep();
-    return false;
-  }
-  ++*depth;
-  return true;
-}
-
-bool LeaveContainer(Status* status, int* depth, const char* what) {
-  if (!status->ok()) return false;
-  if (*depth <= 0) {
-    *status = Status::InvalidArgument(std::string("encoder: ") + what +
-                                      " without an open container");
-    return false;
-  }
-  --*depth;
-  ScalarDone(depth);
-  return true;
-}
-
-Status FinishNesting(const Status& status, int depth) {
-  if (!status.ok()) return status;
-  if (depth == kTopLevelDone) return Status::OK();
-  if (depth == 0) return Status::InvalidArgument("encoder: no value written");
-  return Status::InvalidArgument("encoder: " + std::to_string(depth) +
-                                 " container(s) left open");
-}
-
 }  // namespace codec_internal
+
+bool ValueEncoder::BeginValue() {
+  if (!status_.ok()) return false;
+  if (done_) {
+    Fail(Status::InvalidArgument("encoder: a second top-level value (one value per encoding)"));
+    return false;
+  }
+  if (!open_.empty()) {
+    Open& top = open_.back();
+    if (top.remaining == 0) {
+      Fail(Status::InvalidArgument(std::string("encoder: more values than the ") +
+                                   (top.is_map ? "map" : "array") + " declared"));
+      return false;
+    }
+    --top.remaining;
+  }
+  return true;
+}
+
+void ValueEncoder::EndScalar() {
+  if (open_.empty()) done_ = true;
+}
+
+bool ValueEncoder::OpenContainer(bool is_map, size_t n) {
+  if (open_.size() >= static_cast<size_t>(kMaxNestingDepth)) {
+    Fail(codec_internal::NestingTooDeep());
+    return false;
+  }
+  open_.push_back(Open{is_map, is_map ? 2 * static_cast<uint64_t>(n) : static_cast<uint64_t>(n)});
+  return true;
+}
+
+bool ValueEncoder::CloseContainer(bool is_map) {
+  if (!status_.ok()) return false;
+  const char* what = is_map ? "EndMap" : "EndArray";
+  if (open_.empty()) {
+    Fail(Status::InvalidArgument(std::string("encoder: ") + what + " without an open container"));
+    return false;
+  }
+  const Open& top = open_.back();
+  if (top.is_map != is_map) {
+    Fail(Status::InvalidArgument(std::string("encoder: ") + what + " closes " +
+                                 (top.is_map ? "a map" : "an array")));
+    return false;
+  }
+  if (top.remaining != 0) {
+    Fail(Status::InvalidArgument(std::string("encoder: ") + what + " with " + std::to_string(top.remaining) +
+                                 " fewer values than declared"));
+    return false;
+  }
+  open_.pop_back();
+  if (open_.empty()) done_ = true;
+  return true;
+}
+
+Status ValueEncoder::FinishNesting() const {
+  if (!status_.ok()) return status_;
+  if (done_) return Status::OK();
+  if (open_.empty()) return Status::InvalidArgument("encoder: no value written");
+  return Status::InvalidArgument("encoder: " + std::to_string(open_.size()) + " container(s) left open");
+}
 
 Status DecodeValue(ValueFormat format, std::string_view data,
                    ValueVisitor* visitor, size_t* consumed) {
