@@ -77,6 +77,11 @@ AMBERVAULT_EXPORT Status DecodeValue(ValueFormat format, std::string_view data,
                                      ValueVisitor* visitor,
                                      size_t* consumed = nullptr);
 
+// The size in bytes of the one value of `format` at the start of `data`
+// (which may continue with more values): how a stream of self-delimiting
+// MessagePack or CBOR values is split. Errors as DecodeValue.
+AMBERVAULT_EXPORT Result<size_t> ValueSize(ValueFormat format, std::string_view data);
+
 // Appends the encoding of one value to *out. Call the methods in the same
 // order a ValueVisitor receives events (BeginArray(n) then exactly n values
 // then EndArray(); maps alternate key and value). The first error is kept

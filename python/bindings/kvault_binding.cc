@@ -23,6 +23,7 @@
 
 #include "ambervault/kvault.h"
 #include "errors.h"
+#include "py_util.h"
 
 namespace ambervault::python {
 
@@ -55,44 +56,6 @@ std::string_view KeyBytes(nb::handle key) {
   RaiseInvalidType(std::string("key must be str or bytes, not ") +
                    Py_TYPE(o)->tp_name);
 }
-
-// A read-only view of a bytes-like value, held for the life of the object.
-class ValueBytes {
- public:
-  explicit ValueBytes(nb::handle value) {
-    PyObject* o = value.ptr();
-    if (PyBytes_Check(o)) {
-      view_ = std::string_view(PyBytes_AS_STRING(o),
-                               static_cast<size_t>(PyBytes_GET_SIZE(o)));
-      return;
-    }
-    if (PyUnicode_Check(o) || !PyObject_CheckBuffer(o)) {
-      RaiseInvalidType(
-          std::string("value must be bytes-like (bytes, bytearray, "
-                      "memoryview), not ") +
-          Py_TYPE(o)->tp_name);
-    }
-    if (PyObject_GetBuffer(o, &buffer_, PyBUF_SIMPLE) != 0) {
-      PyErr_Clear();
-      RaiseInvalidType(std::string("value must be a contiguous buffer: ") +
-                       Py_TYPE(o)->tp_name);
-    }
-    held_ = true;
-    view_ = std::string_view(static_cast<const char*>(buffer_.buf),
-                             static_cast<size_t>(buffer_.len));
-  }
-  ~ValueBytes() {
-    if (held_) PyBuffer_Release(&buffer_);
-  }
-  ValueBytes(const ValueBytes&) = delete;
-  ValueBytes& operator=(const ValueBytes&) = delete;
-  std::string_view view() const { return view_; }
-
- private:
-  Py_buffer buffer_{};
-  bool held_ = false;
-  std::string_view view_;
-};
 
 nb::bytes ToBytes(std::string_view s) { return nb::bytes(s.data(), s.size()); }
 
@@ -212,7 +175,7 @@ class PyKVault {
 
   void Put(nb::handle key, nb::handle value) {
     std::string_view k = KeyBytes(key);
-    ValueBytes v(value);
+    InputBytes v(value, "value");
     Status s;
     {
       gil_scoped_release release;
@@ -275,7 +238,7 @@ class PyKVault {
 
   nb::object SetDefault(nb::handle key, nb::handle default_value) {
     std::string_view k = KeyBytes(key);
-    ValueBytes v(default_value);
+    InputBytes v(default_value, "value");
     Result<std::optional<std::string>> r = Status::Internal("not run");
     {
       gil_scoped_release release;
@@ -336,7 +299,7 @@ class PyKVault {
               std::string("reader.read() must return bytes, not ") +
               Py_TYPE(piece.ptr())->tp_name);
         }
-        ValueBytes bytes(piece);
+        InputBytes bytes(piece, "value");
         if (bytes.view().size() > cap) {
           return Status::IOError("reader.read(n) returned more than n bytes");
         }

@@ -560,23 +560,6 @@ nb::object UnpackManyNumpy(const DataPacker& p, std::string_view d, size_t count
   RaiseInvalidArgument("as_numpy=True needs a numeric or fixed-shape vec: dtype, not " + t.ToString());
 }
 
-// A visitor that only counts, to split a self-delimiting stream.
-class SkipVisitor final : public ValueVisitor {
- public:
-  bool Nil() override { return true; }
-  bool Bool(bool) override { return true; }
-  bool Int(int64_t) override { return true; }
-  bool Uint(uint64_t) override { return true; }
-  bool NegativeBeyondInt64(uint64_t) override { return true; }
-  bool Double(double) override { return true; }
-  bool String(std::string_view) override { return true; }
-  bool Binary(std::string_view) override { return true; }
-  bool BeginArray(size_t) override { return true; }
-  bool EndArray() override { return true; }
-  bool BeginMap(size_t) override { return true; }
-  bool EndMap() override { return true; }
-};
-
 nb::object UnpackMany(const DataPacker& p, nb::handle data, nb::handle count_obj, nb::handle offsets_obj,
                       bool as_numpy) {
   InputBytes in(data, "data");
@@ -649,10 +632,8 @@ nb::object UnpackMany(const DataPacker& p, nb::handle data, nb::handle count_obj
   const ValueFormat fmt = t.kind == DType::Kind::kCbor ? ValueFormat::kCbor : ValueFormat::kMsgPack;
   size_t pos = 0;
   while (pos < d.size() && (!count || result.size() < *count)) {
-    SkipVisitor skip;
     size_t used = 0;
-    ThrowIfError(DecodeValue(fmt, d.substr(pos), &skip, &used));
-    result.append(UnpackOne(p, d.substr(pos, used)));
+    result.append(DecodePyValuePrefix(fmt, d.substr(pos), &used));
     pos += used;
   }
   if (count && result.size() < *count) {

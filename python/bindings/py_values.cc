@@ -154,4 +154,12 @@ nb::object UnpackPyValue(const DataPacker& p, std::string_view elem) {
   return nb::steal(b.Release());
 }
 
+nb::object DecodePyValuePrefix(ValueFormat format, std::string_view data, size_t* consumed) {
+  PyBuilder b;
+  Status s = DecodeValue(format, data, &b, consumed);
+  if (PyErr_Occurred()) ThrowPython();
+  ThrowIfError(s);
+  return nb::steal(b.Release());
+}
+
 }  // namespace ambervault::python

@@ -187,6 +187,10 @@ class PyBuilder final : public ValueVisitor {
 // Decodes a structured element of `p` into a Python object.
 nb::object UnpackPyValue(const DataPacker& p, std::string_view elem);
 
+// Decodes the value at the start of `data` (more may follow); stores its
+// size in *consumed.
+nb::object DecodePyValuePrefix(ValueFormat format, std::string_view data, size_t* consumed);
+
 }  // namespace ambervault::python
 
 #endif  // AMBERVAULT_PYTHON_BINDINGS_PY_VALUES_H_

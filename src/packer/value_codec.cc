@@ -24,6 +24,34 @@ Status NestingTooDeep() {
 
 }  // namespace codec_internal
 
+namespace {
+
+// Accepts every event: decoding into it only checks and measures.
+class SkipVisitor final : public ValueVisitor {
+ public:
+  bool Nil() override { return true; }
+  bool Bool(bool) override { return true; }
+  bool Int(int64_t) override { return true; }
+  bool Uint(uint64_t) override { return true; }
+  bool NegativeBeyondInt64(uint64_t) override { return true; }
+  bool Double(double) override { return true; }
+  bool String(std::string_view) override { return true; }
+  bool Binary(std::string_view) override { return true; }
+  bool BeginArray(size_t) override { return true; }
+  bool EndArray() override { return true; }
+  bool BeginMap(size_t) override { return true; }
+  bool EndMap() override { return true; }
+};
+
+}  // namespace
+
+Result<size_t> ValueSize(ValueFormat format, std::string_view data) {
+  SkipVisitor skip;
+  size_t consumed = 0;
+  AMBERVAULT_RETURN_IF_ERROR(DecodeValue(format, data, &skip, &consumed));
+  return consumed;
+}
+
 bool ValueEncoder::BeginValue() {
   if (!status_.ok()) return false;
   if (done_) {

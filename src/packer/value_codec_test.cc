@@ -1327,3 +1327,41 @@ TEST(JsonTest, InvalidJsonReportsTheParserMessage) {
 
 }  // namespace
 }  // namespace ambervault
+
+namespace ambervault {
+namespace {
+
+TEST(ValueCodecTest, ValueSizeSplitsAStream) {
+  for (ValueFormat format : {ValueFormat::kMsgPack, ValueFormat::kCbor}) {
+    std::string stream;
+    std::vector<size_t> sizes;
+    for (int i = 0; i < 3; ++i) {
+      const size_t before = stream.size();
+      std::unique_ptr<ValueEncoder> e;
+      if (format == ValueFormat::kMsgPack) {
+        e = std::make_unique<MsgPackEncoder>(&stream);
+      } else {
+        e = std::make_unique<CborEncoder>(&stream);
+      }
+      e->BeginArray(static_cast<size_t>(i));
+      for (int k = 0; k < i; ++k) e->String(std::string(static_cast<size_t>(k) * 40, 'x'));
+      e->EndArray();
+      ASSERT_TRUE(e->Finish().ok());
+      sizes.push_back(stream.size() - before);
+    }
+    size_t pos = 0;
+    for (size_t expected : sizes) {
+      Result<size_t> n = ValueSize(format, std::string_view(stream).substr(pos));
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+      EXPECT_EQ(*n, expected);
+      pos += *n;
+    }
+    EXPECT_TRUE(ValueSize(format, std::string_view(stream).substr(0, 1 + sizes[0])).ok());
+    // The third value (an array of two strings) cut short.
+    EXPECT_TRUE(
+        ValueSize(format, std::string_view(stream).substr(sizes[0] + sizes[1], 3)).status().IsInvalidArgument());
+  }
+}
+
+}  // namespace
+}  // namespace ambervault
