@@ -38,7 +38,7 @@ first sets up a pymalloc "ballast" (--ballast), so that no library's timing
 depends on whether the heap happens to hand arenas back to the OS.
 
 Usage (from the repository root):
-  python bench/bench_packer.py --quick          # N = 2,000, about 15 s
+  python bench/bench_packer.py --quick          # N = 2,000, about 20 s
   python bench/bench_packer.py --repeat 3       # N = 10,000 (the default)
   python bench/bench_packer.py --libs ambervault kohakuvault --workloads dicts
   python bench/bench_packer.py --json packer.json
@@ -85,26 +85,30 @@ REF_WHAT = {
 # What the reference columns compute, per workload (printed under each table).
 LEGEND = {
     "suite": [
-        "stdlib, i64/f64: `Struct('<q').pack(v)` per item, `Struct(f'<{N}q').pack(*data)`, "
-        "`Struct('<q').unpack(b)` per item, `list(Struct(f'<{N}q').unpack(blob))` ('d' for f64); "
-        "str:utf8: `s.encode()`, `''.join(data).encode()`, `b.decode()`, `[blob[s:e].decode() ...]`; "
-        "bytes:128: `b''.join(data)`, `[blob[i:i+128] ...]`",
-        "array: `array('q', data).tobytes()`, `array('q', blob).tolist()`; "
-        "numpy: `np.array(data, '<i8').tobytes()`, `np.frombuffer(blob, '<i8').tolist()` ('d'/'<f8' for f64)",
-        "msgpack / ormsgpack: `packb(v)` per item, `b''.join(map(packb, data))`, `unpackb(b)` per item; "
-        "unpack_many: msgpack `Unpacker().feed(blob)` + `list()`, ormsgpack `[unpackb(mv[s:e]) ...]` "
-        "over memoryview slices at the same start offsets",
+        (("stdlib",),
+         "stdlib, i64/f64: `Struct('<q').pack(v)` per item, `Struct(f'<{N}q').pack(*data)`, "
+         "`Struct('<q').unpack(b)` per item, `list(Struct(f'<{N}q').unpack(blob))` ('d' for f64); "
+         "str:utf8: `s.encode()`, `''.join(data).encode()`, `b.decode()`, `[blob[s:e].decode() ...]`; "
+         "bytes:128: `b''.join(data)`, `[blob[i:i+128] ...]`"),
+        (("array",), "array: `array('q', data).tobytes()`, `array('q', blob).tolist()` ('d' for f64)"),
+        (("numpy",), "numpy: `np.array(data, '<i8').tobytes()`, `np.frombuffer(blob, '<i8').tolist()` ('<f8' for f64)"),
+        (("msgpack", "ormsgpack"),
+         "msgpack / ormsgpack: `packb(v)` per item, `b''.join(map(packb, data))`, `unpackb(b)` per item; "
+         "unpack_many: msgpack `Unpacker().feed(blob)` + `list()`, ormsgpack `[unpackb(mv[s:e]) ...]` "
+         "over memoryview slices at the same start offsets"),
     ],
     "dicts": [
-        "msgpack: `msgpack.packb(d)` / `msgpack.unpackb(b)` per item (the goal's baseline); "
-        "msgpack Packer: one `msgpack.Packer()` reused, `.pack(d)` per item; ormsgpack: `packb` / `unpackb`",
+        (("msgpack",), "msgpack: `msgpack.packb(d)` / `msgpack.unpackb(b)` per item (the goal's baseline)"),
+        (("msgpack Packer",), "msgpack Packer: one `msgpack.Packer()` reused, `.pack(d)` per item"),
+        (("ormsgpack",), "ormsgpack: `ormsgpack.packb(d)` / `ormsgpack.unpackb(b)` per item"),
     ],
     "vectors": [
-        "numpy (its own raw format, 3,072 bytes per vector; the DataPackers write kohakuvault's 3,073-byte "
-        "format with a one-byte header): `v.tobytes()` per item, `arr.tobytes()`, "
-        "`b''.join(map(ndarray.tobytes, rows))`, `np.frombuffer(b, np.float32)` per item, "
-        "`list(np.frombuffer(raw, np.float32).reshape(N, 768))`, `np.frombuffer(...).reshape(N, 768)`. "
-        "frombuffer returns views (no copy), so its unpack rows are an upper bound, not like for like",
+        (("numpy",),
+         "numpy (its own raw format, 3,072 bytes per vector; the DataPackers write kohakuvault's 3,073-byte "
+         "format with a one-byte header): `v.tobytes()` per item, `arr.tobytes()`, "
+         "`b''.join(map(ndarray.tobytes, rows))`, `np.frombuffer(b, np.float32)` per item, "
+         "`list(np.frombuffer(raw, np.float32).reshape(N, 768))`, `np.frombuffer(...).reshape(N, 768)`. "
+         "frombuffer returns views (no copy), so its unpack rows are an upper bound, not like for like"),
     ],
 }
 SUITE_DTYPES = ["i64", "f64", "bytes:128", "str:utf8", "msgpack"]
@@ -854,7 +858,8 @@ def cell_text(c) -> str:
 def mark(r: float | None, goal: float | None, suffix: str = "") -> str:
     if r is None:
         return "-"
-    s = f"{r:.2f}x{suffix}"
+    # truncated, not rounded, so that 1.996x shows as 1.99x next to its ✗
+    s = f"{math.floor(r * 100) / 100:.2f}x{suffix}"
     if goal is None:
         return s
     return s + (" ✓" if r >= goal else " ✗")
@@ -1058,13 +1063,15 @@ def main(argv=None) -> int:
                         if x >= goal:
                             t[0] += 1
                         else:
-                            t[2].append(f"{g} {label} {x:.2f}x" if w != "dicts" else f"small dicts {label} {x:.2f}x")
+                            xs = f"{math.floor(x * 100) / 100:.2f}x"
+                            t[2].append(f"{g} {label} {xs}" if w != "dicts" else f"small dicts {label} {xs}")
                 lead = f"| {g} | {label} | " if w == "suite" else f"| {label} | "
                 print(lead + " | ".join(parts) + " |")
         print()
-        if refs_here:
-            for line in LEGEND[w]:
-                print(f"- {line}")
+        legend = [line for refs, line in LEGEND[w] if any(r in refs_here for r in refs)]
+        for line in legend:
+            print(f"- {line}")
+        if legend:
             print()
 
     if fallback_used:
