@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import platform
 import sys
 from pathlib import Path
 
@@ -29,3 +30,44 @@ def import_repo_aware(name: str):
                 del sys.modules[mod]
             return importlib.import_module(name)
         raise
+
+
+# ---------------------------------------------------------------------------
+# Machine state and number formatting, for the reports
+# ---------------------------------------------------------------------------
+
+
+def cpu_busy_jiffies():
+    """Busy CPU time of the whole machine (user+nice+system), or None."""
+    try:
+        with open("/proc/stat") as fh:
+            f = fh.readline().split()
+        return int(f[1]) + int(f[2]) + int(f[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def mem_total() -> str:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal"):
+                    return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "?"
+
+
+def fmt_rate(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"

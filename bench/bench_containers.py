@@ -44,7 +44,6 @@ import datetime as _dt
 import gc
 import hashlib
 import importlib
-import importlib.util
 import json
 import os
 import platform
@@ -56,7 +55,13 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from _common import import_repo_aware  # noqa: E402  (bench/ is on sys.path)
+from _common import (  # noqa: E402  (bench/ is on sys.path)
+    cpu_busy_jiffies,
+    cpu_model,
+    fmt_rate,
+    import_repo_aware,
+    mem_total,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPO_PYTHON = REPO_ROOT / "python"
@@ -541,50 +546,8 @@ def op_count(op: str, wl: Workload, exp: Expected) -> int:
 
 
 # ---------------------------------------------------------------------------
-# Machine state
-# ---------------------------------------------------------------------------
-
-
-def cpu_busy_jiffies():
-    try:
-        with open("/proc/stat") as fh:
-            f = fh.readline().split()
-        return int(f[1]) + int(f[2]) + int(f[3])  # user nice system
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def mem_total() -> str:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemTotal"):
-                    return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    return "?"
-
-
-# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
-
-
-def fmt_rate(x: float) -> str:
-    if x >= 100:
-        return f"{x:,.0f}"
-    return f"{x:,.1f}"
 
 
 def fmt_ratio(r: float | None, goal: float | None) -> str:

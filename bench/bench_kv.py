@@ -31,7 +31,6 @@ import argparse
 import datetime as _dt
 import gc
 import importlib
-import importlib.util
 import json
 import os
 import platform

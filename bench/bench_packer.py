@@ -64,7 +64,13 @@ import time
 from array import array
 from pathlib import Path
 
-from _common import import_repo_aware  # noqa: E402  (bench/ is on sys.path)
+from _common import (  # noqa: E402  (bench/ is on sys.path)
+    cpu_busy_jiffies,
+    cpu_model,
+    fmt_rate,
+    import_repo_aware,
+    mem_total,
+)
 from bench_kv import pinned_path  # noqa: E402  (name==version -> pip-installed once into the bench cache)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -786,48 +792,8 @@ def run_child(impl: Impl, a) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Machine state
-# ---------------------------------------------------------------------------
-
-
-def cpu_busy_jiffies():
-    try:
-        with open("/proc/stat") as fh:
-            f = fh.readline().split()
-        return int(f[1]) + int(f[2]) + int(f[3])  # user nice system
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def mem_total() -> str:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemTotal"):
-                    return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    return "?"
-
-
-# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
-
-
-def fmt_rate(x: float) -> str:
-    return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
 
 
 def rate(c) -> float | None:
