@@ -43,7 +43,6 @@ import argparse
 import datetime as _dt
 import gc
 import hashlib
-import importlib
 import json
 import os
 import platform

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import gc
-import importlib
 import json
 import os
 import platform
