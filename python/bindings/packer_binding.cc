@@ -462,6 +462,51 @@ PyObject* LoadScalar(const DType& t, const char* src) {
   }
 }
 
+// UTF-8 text or bytes in a list or tuple: the elements are the raw bytes
+// (zero-padded for fixed sizes), so sum the sizes, allocate once and copy.
+// Returns an invalid object (nothing done) when an item is not of the
+// dtype's exact type or is too long; the general loop then reports it.
+nb::object PackManyRawSeq(const DataPacker& p, PyObject* seq) {
+  const DType& t = p.dtype();
+  const bool text = t.kind == DType::Kind::kString && t.encoding == TextEncoding::kUtf8;
+  if (!text && t.kind != DType::Kind::kBytes) return nb::object();
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+  std::vector<std::string_view> parts(static_cast<size_t>(n));
+  size_t total = 0;
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* o = PySequence_Fast_GET_ITEM(seq, i);
+    std::string_view part;
+    if (text && PyUnicode_CheckExact(o)) {
+      Py_ssize_t len = 0;
+      const char* u = PyUnicode_AsUTF8AndSize(o, &len);  // cached in the str; lives as long as it
+      if (u == nullptr) {
+        PyErr_Clear();
+        return nb::object();
+      }
+      part = std::string_view(u, static_cast<size_t>(len));
+    } else if (!text && PyBytes_CheckExact(o)) {
+      part = std::string_view(PyBytes_AS_STRING(o), static_cast<size_t>(PyBytes_GET_SIZE(o)));
+    } else {
+      return nb::object();
+    }
+    if (t.fixed_size != 0 && part.size() > t.fixed_size) return nb::object();
+    parts[static_cast<size_t>(i)] = part;
+    total += t.fixed_size != 0 ? t.fixed_size : part.size();
+  }
+  char* dst;
+  nb::object bytes = NewBytes(total, &dst);
+  for (std::string_view part : parts) {
+    if (!part.empty()) std::memcpy(dst, part.data(), part.size());
+    if (t.fixed_size != 0) {
+      std::memset(dst + part.size(), 0, t.fixed_size - part.size());
+      dst += t.fixed_size;
+    } else {
+      dst += part.size();
+    }
+  }
+  return bytes;
+}
+
 nb::object PackMany(const DataPacker& p, nb::handle values) {
   PyObject* v = values.ptr();
   if (PyUnicode_Check(v) || PyBytes_Check(v) || PyDict_Check(v)) {
@@ -470,6 +515,9 @@ nb::object PackMany(const DataPacker& p, nb::handle values) {
   if (nb::object r = PackManyNumeric(p, v); r.is_valid()) return r;
   if (nb::object r = PackManyVectors(p, v); r.is_valid()) return r;
   if ((PyList_Check(v) || PyTuple_Check(v)) && IsScalarKind(p.dtype().kind)) return PackManyScalarSeq(p, v);
+  if (PyList_Check(v) || PyTuple_Check(v)) {
+    if (nb::object r = PackManyRawSeq(p, v); r.is_valid()) return r;
+  }
   Scratch scratch;
   std::string* out = scratch.get();
   if (PyList_Check(v) || PyTuple_Check(v)) {
@@ -771,6 +819,11 @@ PyObject* FastUnpack(PyObject* self, PyObject* const* args, Py_ssize_t nargs, Py
         const char* at = PyBytes_AS_STRING(data) + off;
         if (IsScalarKind(t.kind)) return LoadScalar(t, at);
         const size_t len = t.fixed_size ? t.fixed_size : static_cast<size_t>(size - off);
+        // The element is the whole bytes object: bytes are immutable, so it
+        // is its own unpacked value.
+        if (t.kind == DType::Kind::kBytes && off == 0 && len == static_cast<size_t>(size)) {
+          return Py_NewRef(data);
+        }
         return UnpackOne(*p, std::string_view(at, len)).release().ptr();
       }
     }

@@ -41,10 +41,10 @@ class KeyCache {
 }  // namespace
 
 PyBuilder::~PyBuilder() {
-  for (Frame& f : stack_) {
+  stack_.ForEach([](Frame& f) {
     Py_XDECREF(f.container);
     Py_XDECREF(f.key);
-  }
+  });
   Py_XDECREF(result_);
 }
 

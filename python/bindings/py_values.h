@@ -180,7 +180,39 @@ class PyBuilder final : public ValueVisitor {
   bool InKey() const;
   bool Emit(PyObject* o);
 
-  std::vector<Frame> stack_;
+  // The open containers: a small stack inline (records are rarely nested
+  // deeper), spilling to the heap beyond it.
+  class FrameStack {
+   public:
+    bool empty() const { return size_ == 0; }
+    Frame& back() { return size_ <= kInline ? inline_[size_ - 1] : spill_[size_ - kInline - 1]; }
+    const Frame& back() const { return const_cast<FrameStack*>(this)->back(); }
+    void push_back(const Frame& f) {
+      if (size_ < kInline) {
+        inline_[size_] = f;
+      } else {
+        spill_.push_back(f);
+      }
+      ++size_;
+    }
+    void pop_back() {
+      if (size_ > kInline) spill_.pop_back();
+      --size_;
+    }
+    template <typename Fn>
+    void ForEach(Fn fn) {
+      for (size_t i = 0; i < size_ && i < kInline; ++i) fn(inline_[i]);
+      for (Frame& f : spill_) fn(f);
+    }
+
+   private:
+    static constexpr size_t kInline = 16;
+    Frame inline_[kInline];
+    std::vector<Frame> spill_;
+    size_t size_ = 0;
+  };
+
+  FrameStack stack_;
   PyObject* result_ = nullptr;
 };
 
