@@ -119,8 +119,11 @@ struct Scalar {
   double d = 0.0;   // kDouble
 };
 
-// A read-only view of an array: element type, shape and the packed
-// little-endian data (exactly product(shape) * size bytes; not aligned).
+// A read-only view of an array: element type, shape (C order) and the data,
+// exactly product(shape) * ElementTypeSize(type) bytes, not necessarily
+// aligned. PackArray reads the data in host byte order; UnpackArray returns
+// a view of the stored little-endian bytes (the same on little-endian hosts,
+// which is every platform AmberVault is tested on).
 struct ArrayView {
   ElementType type = ElementType::kF32;
   std::vector<uint32_t> shape;
@@ -174,7 +177,8 @@ class AMBERVAULT_EXPORT DataPacker {
   Status PackBytes(std::string_view bytes, std::string* out) const;
   // Vector dtypes: `array.data` holds array.element_count() elements of
   // array.type (which must equal the dtype's element type; cast first).
-  // Fixed shapes must match exactly (same number of elements and dims).
+  // A fixed shape must match exactly ("Shape mismatch" otherwise); any-shape
+  // dtypes take 0 to 255 dimensions.
   Status PackArray(const ArrayView& array, std::string* out) const;
   // Structured dtypes (msgpack, cbor, json): returns an encoder that appends
   // to *out; write one value, then call FinishValue(start, out) where
