@@ -8,7 +8,7 @@ import os
 import tempfile
 
 import ambervault
-from ambervault import KVault
+from ambervault import DataPacker, KVault
 
 folder = tempfile.mkdtemp(prefix="ambervault-demo-")
 path = os.path.join(folder, "runs", "vault.db")  # parent folders are created
@@ -36,6 +36,11 @@ with KVault(path) as kv:
     out = io.BytesIO()
     n = kv.get_to_file("weights.bin", out)
     print("stream  ->", n, "bytes, identical:", out.getvalue() == blob)
+
+    # DataPacker: typed values to bytes (the element format of columns).
+    record = DataPacker("msgpack")
+    kv["run/meta"] = record.pack({"model": "vit-b", "lr": 1e-3, "tags": ["baseline"], "seed": 7})
+    print("packed  ->", record.unpack(kv["run/meta"]))
 
     try:
         kv["gone"]
