@@ -69,7 +69,15 @@ TEST(DataPackerTest, IntegersAgainstRangeOracle) {
       int64_t v;
       switch (i % 3) {
         case 0: v = static_cast<int64_t>(rng() % 512) - 256; break;
-        case 1: v = static_cast<int64_t>(hi) + static_cast<int64_t>(rng() % 5) - 2; break;
+        case 1: {
+          // Around the upper limit, computed in uint64_t (wraps, no UB):
+          // for u64 the limit is UINT64_MAX, i.e. -1 as an int64.
+          const uint64_t limit = is_signed ? (uint64_t{1} << (bits - 1)) - 1
+                                 : bits == 64 ? UINT64_MAX
+                                              : (uint64_t{1} << bits) - 1;
+          v = static_cast<int64_t>(limit + rng() % 5 - 2);
+          break;
+        }
         default: v = static_cast<int64_t>(rng());
       }
       std::string out;
