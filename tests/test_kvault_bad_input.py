@@ -71,7 +71,20 @@ def test_bad_key_type_in_keys_prefix(kv):
 
 # ---------------------------------------------------------------- values
 
-BAD_VALUES = {"str": "text", "int": 7, "None": None, "list": [1, 2], "float": 1.0, "dict": {}}
+# Values refused: anything but bytes-like values when auto-pack is off, and
+# values with no safe encoding when it is on (the default; no pickle).
+BAD_VALUES = {
+    "bytes-only:str": (False, "text"),
+    "bytes-only:int": (False, 7),
+    "bytes-only:None": (False, None),
+    "bytes-only:list": (False, [1, 2]),
+    "bytes-only:float": (False, 1.0),
+    "bytes-only:dict": (False, {}),
+    "auto:object": (True, object()),
+    "auto:set": (True, {1, 2}),
+    "auto:complex": (True, 1j),
+    "auto:nested-set": (True, {"a": [1, {2}]}),
+}
 
 VALUE_OPS = {
     "setitem": lambda kv, v: kv.__setitem__(b"k", v),
@@ -82,25 +95,36 @@ VALUE_OPS = {
 }
 
 
+def _mode(kv, auto_pack):
+    if not auto_pack:
+        kv.disable_auto_pack()
+
+
 @pytest.mark.parametrize("op", VALUE_OPS.values(), ids=VALUE_OPS.keys())
-@pytest.mark.parametrize("value", BAD_VALUES.values(), ids=BAD_VALUES.keys())
-def test_bad_value_type_raises_invalid_type_error(kv, value, op):
+@pytest.mark.parametrize("case", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_bad_value_type_raises_invalid_type_error(kv, case, op):
+    auto_pack, value = case
+    _mode(kv, auto_pack)
     with pytest.raises(InvalidTypeError):
         op(kv, value)
     assert b"k" not in kv
     assert len(kv) == 0
 
 
-@pytest.mark.parametrize("value", BAD_VALUES.values(), ids=BAD_VALUES.keys())
-def test_bad_value_keeps_old_value(kv, value):
+@pytest.mark.parametrize("case", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_bad_value_keeps_old_value(kv, case):
+    auto_pack, value = case
+    _mode(kv, auto_pack)
     kv[b"k"] = b"old"
     with pytest.raises(InvalidTypeError):
         kv[b"k"] = value
     assert kv[b"k"] == b"old"
 
 
-@pytest.mark.parametrize("value", BAD_VALUES.values(), ids=BAD_VALUES.keys())
-def test_bad_value_with_cache_on(kv, value):
+@pytest.mark.parametrize("case", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_bad_value_with_cache_on(kv, case):
+    auto_pack, value = case
+    _mode(kv, auto_pack)
     kv.enable_cache()
     with pytest.raises(InvalidTypeError):
         kv.put(b"k", value)

@@ -16,8 +16,21 @@ from . import _errors
 from ._errors import *  # noqa: F403 - the exception classes and aliases
 from ._core import CSBTree, DataPacker, SkipList
 from .kvault import KVault
+from .wrappers import Cbor, Json, MsgPack, Pickle
 
 __version__ = "0.1.0"
 sqlite_version: str = _core.sqlite_version()
 
-__all__ = ["KVault", "DataPacker", "CSBTree", "SkipList", *_errors.__all__, "__version__", "sqlite_version"]
+__all__ = [
+    "KVault",
+    "DataPacker",
+    "CSBTree",
+    "SkipList",
+    "MsgPack",
+    "Json",
+    "Cbor",
+    "Pickle",
+    *_errors.__all__,
+    "__version__",
+    "sqlite_version",
+]

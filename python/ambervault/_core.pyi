@@ -15,9 +15,9 @@ class KVaultIterator:
 class KVault:
     def __init__(self, path: str, *, table: str = 'kv', chunk_size: int = 1048576, retries: int = 4, backoff_base: float = 0.02, enable_wal: bool = True, page_size: int = 32768, mmap_size: int = 268435456, cache_kb: int = 100000, busy_timeout: float = 5.0, synchronous: str = 'normal', read_only: bool = False) -> None: ...
 
-    def __getitem__(self, key: str | bytes, /) -> bytes: ...
+    def __getitem__(self, key: str | bytes, /) -> Any: ...
 
-    def __setitem__(self, key: str | bytes, value: bytes | bytearray | memoryview, /) -> None: ...
+    def __setitem__(self, key: str | bytes, value: object, /) -> None: ...
 
     def __delitem__(self, key: str | bytes, /) -> None: ...
 
@@ -25,10 +25,10 @@ class KVault:
 
     def __len__(self) -> int: ...
 
-    def get(self, key: str | bytes, default: object | None = None) -> bytes | object | None:
+    def get(self, key: str | bytes, default: object | None = None) -> Any:
         """Value of key as bytes, or default when it is absent."""
 
-    def put(self, key: str | bytes, value: bytes | bytearray | memoryview) -> None:
+    def put(self, key: str | bytes, value: object) -> None:
         """Store value (bytes-like) under key (str or bytes)."""
 
     def delete(self, key: str | bytes) -> bool:
@@ -36,14 +36,14 @@ class KVault:
 
     def exists(self, key: str | bytes) -> bool: ...
 
-    def pop(self, key: str | bytes, *default: object) -> bytes | object:
+    def pop(self, key: str | bytes, *default: object) -> Any:
         """
         Remove key and return its value; default (if given) or KeyError when absent.
         """
 
-    def setdefault(self, key: str | bytes, default: bytes | bytearray | memoryview) -> bytes: ...
+    def setdefault(self, key: str | bytes, default: object) -> Any: ...
 
-    def update(self, other: Mapping[str | bytes, bytes | bytearray | memoryview] | Iterable[tuple[str | bytes, bytes | bytearray | memoryview]] | None = None, **kwargs: bytes | bytearray | memoryview) -> None: ...
+    def update(self, other: Mapping[str | bytes, object] | Iterable[tuple[str | bytes, object]] | None = None, **kwargs: object) -> None: ...
 
     def clear(self) -> None:
         """Remove every key in one transaction."""
@@ -72,6 +72,28 @@ class KVault:
         """
 
     def cache_enabled(self) -> bool: ...
+
+    def enable_auto_pack(self, use_pickle: bool = False) -> None:
+        """
+        Store any value: bytes raw, str as UTF-8, numbers, None, dicts and lists as MessagePack, numpy arrays as vec: arrays. Pickle (objects with no safe encoding, and reading pickled values) only with use_pickle=True. Turns headers on.
+        """
+
+    def disable_auto_pack(self) -> None:
+        """
+        Bytes only: put takes bytes-like values, get returns stored bytes as they are (headers included).
+        """
+
+    def auto_pack_enabled(self) -> bool: ...
+
+    def enable_headers(self) -> None:
+        """Write the value header before non-bytes values (the default)."""
+
+    def disable_headers(self) -> None:
+        """
+        Raw mode for new writes: only bytes-like values are accepted (a value without a header could not be decoded again). Stored headers are still decoded.
+        """
+
+    def headers_enabled(self) -> bool: ...
 
     def checkpoint(self) -> None: ...
 

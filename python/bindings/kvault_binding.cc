@@ -23,6 +23,7 @@
 
 #include "ambervault/kvault.h"
 #include "errors.h"
+#include "kv_values.h"
 #include "py_util.h"
 
 namespace ambervault::python {
@@ -30,6 +31,7 @@ namespace ambervault::python {
 namespace {
 
 namespace nb = nanobind;
+using namespace nb::literals;
 using nb::gil_scoped_acquire;
 using nb::gil_scoped_release;
 
@@ -130,6 +132,8 @@ class PyKVault {
   }
 
   KVault* vault() { return vault_.get(); }
+  AutoPackOptions& pack_options() { return pack_; }
+  const AutoPackOptions& pack_options() const { return pack_; }
 
   bool Closed() {
     gil_scoped_release release;  // waits on the vault's mutex
@@ -148,7 +152,7 @@ class PyKVault {
     }
   }
 
-  nb::bytes GetItem(nb::handle key) {
+  nb::object GetItem(nb::handle key) {
     std::string_view k = KeyBytes(key);
     ReadBuffer value;
     Status s;
@@ -157,7 +161,7 @@ class PyKVault {
       s = vault_->Get(k, value.get());
     }
     ThrowIfError(s, key);
-    return ToBytes(*value.get());
+    return DecodeKvValue(pack_, *value.get());
   }
 
   nb::object Get(nb::handle key, nb::handle default_value) {
@@ -170,12 +174,13 @@ class PyKVault {
     }
     if (s.IsNotFound()) return nb::borrow(default_value);
     ThrowIfError(s, key);
-    return ToBytes(*value.get());
+    return DecodeKvValue(pack_, *value.get());
   }
 
   void Put(nb::handle key, nb::handle value) {
     std::string_view k = KeyBytes(key);
-    InputBytes v(value, "value");
+    EncodedValue v;
+    EncodeKvValue(pack_, value, &v);
     Status s;
     {
       gil_scoped_release release;
@@ -233,19 +238,22 @@ class PyKVault {
     }
     if (r.status().IsNotFound() && rest.size() == 1) return nb::borrow(rest[0]);
     ThrowIfError(r.status(), key);
-    return ToBytes(*r);
+    return DecodeKvValue(pack_, *r);
   }
 
   nb::object SetDefault(nb::handle key, nb::handle default_value) {
     std::string_view k = KeyBytes(key);
-    InputBytes v(default_value, "value");
+    EncodedValue v;
+    EncodeKvValue(pack_, default_value, &v);
     Result<std::optional<std::string>> r = Status::Internal("not run");
     {
       gil_scoped_release release;
       r = vault_->PutIfAbsent(k, v.view());
     }
     ThrowIfError(r.status(), key);
-    return ToBytes(r->has_value() ? std::string_view(**r) : v.view());
+    // What a read returns: the stored value, or the one just stored as it
+    // reads back (a bytearray as bytes, a tuple as a list).
+    return DecodeKvValue(pack_, r->has_value() ? std::string_view(**r) : v.view());
   }
 
   void Update(nb::handle other, nb::kwargs kwargs) {
@@ -403,6 +411,7 @@ class PyKVault {
   }
 
   std::unique_ptr<KVault> vault_;
+  AutoPackOptions pack_;
 };
 
 // ------------------------------------------------------------ iteration
@@ -414,8 +423,9 @@ class PyKVaultIterator {
   enum class Kind { kKeys, kValues, kItems };
 
   PyKVaultIterator(nb::object owner, KVault* vault, std::string prefix,
-                   Kind kind, std::optional<int64_t> limit)
+                   Kind kind, std::optional<int64_t> limit, AutoPackOptions pack)
       : owner_(std::move(owner)),
+        pack_(pack),
         cursor_(vault->NewCursor(prefix, kind != Kind::kKeys,
                                  kind == Kind::kKeys ? 1024 : 256)),
         kind_(kind),
@@ -448,9 +458,9 @@ class PyKVaultIterator {
       case Kind::kKeys:
         return ToBytes(keys_[i]);
       case Kind::kValues:
-        return ToBytes(values_[i]);
+        return DecodeKvValue(pack_, values_[i]);
       case Kind::kItems:
-        return nb::make_tuple(ToBytes(keys_[i]), ToBytes(values_[i]));
+        return nb::make_tuple(ToBytes(keys_[i]), DecodeKvValue(pack_, values_[i]));
     }
     return nb::none();
   }
@@ -463,6 +473,7 @@ class PyKVaultIterator {
  private:
   std::mutex mu_;
   nb::object owner_;
+  AutoPackOptions pack_;  // as the vault's when the iterator was made
   std::unique_ptr<KVault::Cursor> cursor_;
   Kind kind_;
   int64_t remaining_;  // -1: unlimited
@@ -477,7 +488,7 @@ PyKVaultIterator* MakeIterator(nb::handle self, PyKVault& kv,
   std::string p;
   if (prefix.is_valid() && !prefix.is_none()) p = std::string(KeyBytes(prefix));
   return new PyKVaultIterator(nb::borrow(self), kv.vault(), std::move(p), kind,
-                              limit);
+                              limit, kv.pack_options());
 }
 
 }  // namespace
@@ -500,25 +511,25 @@ void RegisterKVault(nb::module_& m) {
            nb::arg("page_size") = 32768, nb::arg("mmap_size") = 268435456,
            nb::arg("cache_kb") = 100000, nb::arg("busy_timeout") = 5.0,
            nb::arg("synchronous") = "normal", nb::arg("read_only") = false)
-      .def("__getitem__", &PyKVault::GetItem, nb::sig("def __getitem__(self, key: str | bytes, /) -> bytes"), nb::arg("key").none())
-      .def("__setitem__", &PyKVault::Put, nb::sig("def __setitem__(self, key: str | bytes, value: bytes | bytearray | memoryview, /) -> None"), nb::arg("key").none(), nb::arg("value").none())
+      .def("__getitem__", &PyKVault::GetItem, nb::sig("def __getitem__(self, key: str | bytes, /) -> Any"), nb::arg("key").none())
+      .def("__setitem__", &PyKVault::Put, nb::sig("def __setitem__(self, key: str | bytes, value: object, /) -> None"), nb::arg("key").none(), nb::arg("value").none())
       .def("__delitem__", &PyKVault::DelItem, nb::sig("def __delitem__(self, key: str | bytes, /) -> None"), nb::arg("key").none())
       .def("__contains__", &PyKVault::Exists, nb::sig("def __contains__(self, key: object, /) -> bool"), nb::arg("key").none())
       .def("__len__", &PyKVault::Len)
-      .def("get", &PyKVault::Get, nb::sig("def get(self, key: str | bytes, default: object | None = None) -> bytes | object | None"), nb::arg("key").none(),
+      .def("get", &PyKVault::Get, nb::sig("def get(self, key: str | bytes, default: object | None = None) -> Any"), nb::arg("key").none(),
            nb::arg("default").none() = nb::none(),
            "Value of key as bytes, or default when it is absent.")
-      .def("put", &PyKVault::Put, nb::sig("def put(self, key: str | bytes, value: bytes | bytearray | memoryview) -> None"), nb::arg("key").none(), nb::arg("value").none(),
+      .def("put", &PyKVault::Put, nb::sig("def put(self, key: str | bytes, value: object) -> None"), nb::arg("key").none(), nb::arg("value").none(),
            "Store value (bytes-like) under key (str or bytes).")
       .def("delete", &PyKVault::Delete, nb::sig("def delete(self, key: str | bytes) -> bool"), nb::arg("key").none(),
            "Remove key; True if it existed.")
       .def("exists", &PyKVault::Exists, nb::sig("def exists(self, key: str | bytes) -> bool"), nb::arg("key").none())
-      .def("pop", &PyKVault::Pop, nb::sig("def pop(self, key: str | bytes, *default: object) -> bytes | object"), nb::arg("key").none(), nb::arg("default"),
+      .def("pop", &PyKVault::Pop, nb::sig("def pop(self, key: str | bytes, *default: object) -> Any"), nb::arg("key").none(), nb::arg("default"),
            "Remove key and return its value; default (if given) or KeyError "
            "when absent.")
-      .def("setdefault", &PyKVault::SetDefault, nb::sig("def setdefault(self, key: str | bytes, default: bytes | bytearray | memoryview) -> bytes"), nb::arg("key").none(),
+      .def("setdefault", &PyKVault::SetDefault, nb::sig("def setdefault(self, key: str | bytes, default: object) -> Any"), nb::arg("key").none(),
            nb::arg("default").none())
-      .def("update", &PyKVault::Update, nb::sig("def update(self, other: typing.Mapping[str | bytes, bytes | bytearray | memoryview] | typing.Iterable[tuple[str | bytes, bytes | bytearray | memoryview]] | None = None, **kwargs: bytes | bytearray | memoryview) -> None"), nb::arg("other").none() = nb::none(),
+      .def("update", &PyKVault::Update, nb::sig("def update(self, other: typing.Mapping[str | bytes, object] | typing.Iterable[tuple[str | bytes, object]] | None = None, **kwargs: object) -> None"), nb::arg("other").none() = nb::none(),
            nb::arg("kwargs"))
       .def("clear", &PyKVault::Clear, "Remove every key in one transaction.")
       .def(
@@ -575,6 +586,41 @@ void RegisterKVault(nb::module_& m) {
              kv.vault()->LockCache();
            })
       .def("_unlock_cache", [](PyKVault& kv) { kv.vault()->UnlockCache(); })
+      .def(
+          "enable_auto_pack",
+          [](PyKVault& kv, bool use_pickle) {
+            kv.CheckOpen();
+            kv.pack_options() = AutoPackOptions{true, use_pickle, true};
+          },
+          "use_pickle"_a = false,
+          "Store any value: bytes raw, str as UTF-8, numbers, None, dicts and lists as "
+          "MessagePack, numpy arrays as vec: arrays. Pickle (objects with no safe encoding, "
+          "and reading pickled values) only with use_pickle=True. Turns headers on.")
+      .def(
+          "disable_auto_pack",
+          [](PyKVault& kv) {
+            kv.CheckOpen();
+            kv.pack_options().enabled = false;
+          },
+          "Bytes only: put takes bytes-like values, get returns stored bytes as they are "
+          "(headers included).")
+      .def("auto_pack_enabled", [](PyKVault& kv) { return kv.pack_options().enabled; })
+      .def(
+          "enable_headers",
+          [](PyKVault& kv) {
+            kv.CheckOpen();
+            kv.pack_options().headers = true;
+          },
+          "Write the value header before non-bytes values (the default).")
+      .def(
+          "disable_headers",
+          [](PyKVault& kv) {
+            kv.CheckOpen();
+            kv.pack_options().headers = false;
+          },
+          "Raw mode for new writes: only bytes-like values are accepted (a value without a "
+          "header could not be decoded again). Stored headers are still decoded.")
+      .def("headers_enabled", [](PyKVault& kv) { return kv.pack_options().headers; })
       .def("checkpoint", &PyKVault::Checkpoint)
       .def("optimize", &PyKVault::Optimize)
       .def("close", &PyKVault::Close)
