@@ -19,9 +19,10 @@
 //
 // Write-back cache: after EnableCache(), Put() stores into an in-memory,
 // key-ordered buffer that is written to SQLite in one transaction per flush.
-// Every read (Get, Exists, Count, scans, GetStream) sees pending writes, and
-// Delete() removes them. A failed flush keeps the pending data. Pending data
-// is lost if the process dies before a flush: see docs/durability.md.
+// Every read (Get, GetMany, Exists, Count, scans, GetStream, ValueSize,
+// ReadInto, OpenValue) sees pending writes, and Delete() removes them. A
+// failed flush keeps the pending data. Pending data is lost if the process
+// dies before a flush: see docs/durability.md.
 //
 // Reads: consecutive reads share one SQLite read transaction (a "read
 // lease"), renewed as soon as any connection in any process commits, so a
@@ -49,6 +50,7 @@
 #include "ambervault/export.h"
 #include "ambervault/options.h"
 #include "ambervault/status.h"
+#include "ambervault/write_batch.h"
 
 namespace ambervault {
 
@@ -61,6 +63,56 @@ using StreamReader =
 // Receives the bytes of a streamed value, in order. A non-OK Status aborts
 // the read and is returned to the caller.
 using StreamWriter = std::function<Status(std::string_view piece)>;
+
+// Bounds and direction of an ordered range scan (KVault::NewRangeCursor).
+// The range is half-open, [start, stop), in memcmp (byte) order; an empty
+// optional leaves that side unbounded.
+struct AMBERVAULT_EXPORT RangeOptions {
+  std::optional<std::string> start;  // inclusive
+  std::optional<std::string> stop;   // exclusive
+  // false: ascending from start. true: descending from the largest key
+  // below stop down to start (inclusive).
+  bool reverse = false;
+  bool with_values = true;
+  // Keys per page (0 counts as 1); a page of values also stops early once
+  // it holds 8 MiB.
+  size_t page_size = 256;
+};
+
+// Reads one value in pieces, at any offset, without loading all of it
+// (KVault::OpenValue).
+//
+// Snapshot semantics: a reader returns the bytes of the value as it was
+// when it was opened, or fails; it never mixes two versions. A value that
+// was pending in the write-back cache at open time is copied into the
+// reader. A stored value is read straight from the file through SQLite's
+// incremental blob I/O; each ReadAt holds a read transaction only while it
+// runs (so a reader never holds back writers or checkpoints between
+// calls), and first checks that the row is still the one opened:
+//  - the key still maps to the same row, and this KVault has not written
+//    that row since (tracked exactly, per row);
+//  - no other connection (another KVault on the file, another process) has
+//    committed anything since the open. Such a commit cannot be traced to
+//    a row, so the reader conservatively stops.
+// A failed check returns InvalidArgument("value changed since open"); open
+// a new reader to see the new value. A write that is only pending in the
+// cache does not change the stored bytes, so the reader keeps returning
+// the value it opened until that write is flushed.
+//
+// Lifetime: a reader may outlive its KVault. Once the vault is closed (or
+// destroyed), ReadAt returns Closed; in a forked child, NotSupported.
+// Thread safety: ReadAt may be called from several threads; calls are
+// serialized on the vault's connection.
+class AMBERVAULT_EXPORT ValueReader {
+ public:
+  virtual ~ValueReader();
+  // Size of the value in bytes.
+  virtual uint64_t size() const = 0;
+  // Copies up to `n` bytes at `offset` into `out` and sets *got to the
+  // count (0 at or past the end; offset > size() is InvalidArgument).
+  virtual Status ReadAt(uint64_t offset, size_t n, char* out,
+                        size_t* got) = 0;
+};
 
 class AMBERVAULT_EXPORT KVault {
  public:
@@ -109,6 +161,44 @@ class AMBERVAULT_EXPORT KVault {
   // Removes every key (and every pending cache entry) in one transaction.
   Status Clear();
 
+  // ---- Batches (kv_batch.cc, kv_get_many.cc).
+
+  // Applies every operation of `batch` atomically: afterwards all of them
+  // are visible, or (on any error) none. Fails with InvalidArgument before
+  // writing anything when a key plus value exceeds SQLite's limit.
+  // Without the cache: one BEGIN IMMEDIATE transaction. With the cache: a
+  // batch of puts that fits enters the cache as a whole; one that does not
+  // fit is written together with the pending entries in ONE transaction
+  // (Busy, with nothing added, when the cache is locked). A batch holding
+  // deletes, or a value larger than the cache, is written through in one
+  // transaction (pending entries of its keys are dropped, as for Delete).
+  Status Write(const WriteBatch& batch);
+
+  // The values of `keys`, in the same order; nullopt for a missing key.
+  // Sees the cache; all keys are read from one snapshot of the file.
+  Result<std::vector<std::optional<std::string>>> GetMany(
+      const std::vector<std::string_view>& keys);
+
+  // Removes `keys` in one transaction and returns how many distinct keys
+  // existed (in the file or pending in the cache).
+  Result<int64_t> DeleteMany(const std::vector<std::string_view>& keys);
+
+  // ---- Partial reads (kv_value_read.cc, kv_value_reader.cc).
+
+  // Size in bytes of the value of `key`. NotFound if absent.
+  Result<size_t> ValueSize(std::string_view key);
+
+  // Copies up to `capacity` bytes of the value of `key`, starting at byte
+  // `offset`, into `buffer`, straight from SQLite's blob I/O (a pending
+  // cached value is copied from the cache). Returns the bytes copied (0 at
+  // the end). NotFound if absent; InvalidArgument if offset > size.
+  Result<size_t> ReadInto(std::string_view key, char* buffer, size_t capacity,
+                          size_t offset = 0);
+
+  // A reader over the value of `key` as it is now (see ValueReader for its
+  // snapshot semantics). NotFound if absent.
+  Result<std::unique_ptr<ValueReader>> OpenValue(std::string_view key);
+
   // Ordered scans. The cursor pages through the keys that start with
   // `prefix` in key order, `page_size` keys at a time, so memory stays
   // bounded for any number of keys. Keys written or deleted during the scan
@@ -117,6 +207,12 @@ class AMBERVAULT_EXPORT KVault {
   std::unique_ptr<Cursor> NewCursor(std::string_view prefix = {},
                                     bool with_values = false,
                                     size_t page_size = 1024) const;
+
+  // A paging cursor over the keys in [options.start, options.stop), in
+  // ascending or (options.reverse) descending order, merged with the
+  // pending cache entries. No transaction is held between pages.
+  // REQUIRES: the cursor does not outlive this KVault.
+  std::unique_ptr<Cursor> NewRangeCursor(const RangeOptions& options) const;
 
   // Streams `size` bytes (or, when size is empty, everything up to end of
   // stream, spooled through a temporary file) from `reader` into `key`
@@ -175,12 +271,16 @@ class AMBERVAULT_EXPORT KVault {
   std::unique_ptr<Rep> rep_;
 };
 
-// A forward, paging cursor over a KVault (see KVault::NewCursor).
-// Not thread-safe: use one cursor from one thread at a time.
+// A paging cursor over a KVault (see KVault::NewCursor and
+// KVault::NewRangeCursor). Not thread-safe: use one cursor from one thread
+// at a time.
 class AMBERVAULT_EXPORT KVault::Cursor {
  public:
+  // The keys starting with `prefix`, ascending.
   Cursor(const KVault* vault, std::string prefix, bool with_values,
          size_t page_size);
+  // The keys of a range (see RangeOptions).
+  Cursor(const KVault* vault, const RangeOptions& options);
   Cursor(const Cursor&) = delete;
   Cursor& operator=(const Cursor&) = delete;
 
@@ -193,7 +293,9 @@ class AMBERVAULT_EXPORT KVault::Cursor {
 
  private:
   const KVault* vault_;
-  std::string prefix_;
+  std::optional<std::string> start_;  // inclusive
+  std::optional<std::string> stop_;   // exclusive
+  bool reverse_ = false;
   bool with_values_;
   size_t page_size_;
   std::optional<std::string> last_key_;

@@ -1,9 +1,12 @@
 // Copyright 2026 The AmberVault Authors. Licensed under the Apache License 2.0.
 //
 // Ordered scans: pages of keys (and values) from the table, merged with the
-// pending writes of the cache, resumed after the last key returned.
+// pending writes of the cache, resumed after the last key returned. One
+// code path serves prefix scans (the range [prefix, successor(prefix)))
+// and range scans in either direction.
 
 #include <algorithm>
+#include <iterator>
 
 #include "ambervault/kvault.h"
 #include "kv/kvault_rep.h"
@@ -17,23 +20,84 @@ namespace {
 // A page of values stops early once it holds this many bytes, so a scan of
 // large values stays bounded in memory whatever the page size.
 constexpr size_t kMaxPageValueBytes = 8u << 20;
+
+// Merges table rows (db_keys/db_values, already in scan order) with the
+// pending cache entries [it, end) (also in scan order) into at most `limit`
+// keys. `before(a, b)` is the scan order; `in_range(k)` tells whether a
+// pending key still belongs to this page.
+template <typename It, typename Before, typename InRange>
+void MergePage(std::vector<std::string>* db_keys,
+               std::vector<std::string>* db_values, It it, It end,
+               Before before, InRange in_range, size_t limit,
+               std::vector<std::string>* keys,
+               std::vector<std::string>* values) {
+  size_t i = 0;
+  while (keys->size() < limit) {
+    bool have_db = i < db_keys->size();
+    bool have_cache = it != end && in_range(it->first);
+    if (!have_db && !have_cache) break;
+    int order = !have_db                               ? 1
+                : !have_cache                          ? -1
+                : before((*db_keys)[i], it->first)     ? -1
+                : before(it->first, (*db_keys)[i])     ? 1
+                                                       : 0;
+    if (order < 0) {
+      keys->push_back(std::move((*db_keys)[i]));
+      if (values != nullptr) values->push_back(std::move((*db_values)[i]));
+      ++i;
+    } else {
+      // A pending write shadows the table's value of the same key.
+      keys->push_back(it->first);
+      if (values != nullptr) values->push_back(it->second);
+      if (order == 0) ++i;
+      ++it;
+    }
+  }
+}
+
 }  // namespace
 
-Status KVault::Rep::ScanPageLocked(std::string_view prefix,
+Status KVault::Rep::ScanPageLocked(const std::optional<std::string>& start,
+                                   const std::optional<std::string>& stop,
+                                   bool reverse,
                                    const std::optional<std::string>& after,
                                    size_t limit, bool with_values,
                                    std::vector<std::string>* keys,
                                    std::vector<std::string>* values) {
   keys->clear();
   if (values != nullptr) values->clear();
-  const std::optional<std::string> upper = PrefixSuccessor(prefix);
 
-  // The lower bound is the cursor (exclusive) or the prefix (inclusive).
+  // This page covers keys in [lo, hi) (lo exclusive when it is the resume
+  // point): ascending, `after` raises the lower bound; descending, it
+  // lowers the upper one.
+  const std::string* lo = nullptr;
+  bool lo_inclusive = true;
+  const std::string* hi = nullptr;
+  if (start) lo = &*start;
+  if (stop) hi = &*stop;
+  if (after) {
+    if (reverse) {
+      hi = &*after;
+    } else {
+      lo = &*after;
+      lo_inclusive = false;
+    }
+  }
+  if (lo != nullptr && hi != nullptr && *lo >= *hi) return Status::OK();
+
   std::string sql = with_values ? "SELECT key, value FROM " : "SELECT key FROM ";
   sql += quoted_table;
-  sql += after ? " WHERE key > ?1" : " WHERE key >= ?1";
-  if (upper) sql += " AND key < ?2";
-  sql += " ORDER BY key LIMIT ?3";
+  const char* joiner = " WHERE ";
+  if (lo != nullptr) {
+    sql += joiner;
+    sql += lo_inclusive ? "key >= ?1" : "key > ?1";
+    joiner = " AND ";
+  }
+  if (hi != nullptr) {
+    sql += joiner;
+    sql += "key < ?2";
+  }
+  sql += reverse ? " ORDER BY key DESC LIMIT ?3" : " ORDER BY key LIMIT ?3";
 
   std::vector<std::string> db_keys, db_values;
   bool db_exhausted = true;
@@ -41,9 +105,8 @@ Status KVault::Rep::ScanPageLocked(std::string_view prefix,
   {
     AMBERVAULT_ASSIGN_OR_RETURN(sqlite::Statement * stmt, conn->Prepare(sql));
     sqlite::StatementUse use(stmt);
-    AMBERVAULT_RETURN_IF_ERROR(
-        stmt->BindBlob(1, after ? std::string_view(*after) : prefix));
-    if (upper) AMBERVAULT_RETURN_IF_ERROR(stmt->BindBlob(2, *upper));
+    if (lo != nullptr) AMBERVAULT_RETURN_IF_ERROR(stmt->BindBlob(1, *lo));
+    if (hi != nullptr) AMBERVAULT_RETURN_IF_ERROR(stmt->BindBlob(2, *hi));
     AMBERVAULT_RETURN_IF_ERROR(stmt->BindInt64(3, static_cast<int64_t>(limit)));
     size_t value_bytes = 0;
     for (;;) {
@@ -62,37 +125,31 @@ Status KVault::Rep::ScanPageLocked(std::string_view prefix,
     }
   }
 
-  // Pending keys in (lower, last table key] (or to the prefix end when the
-  // table had no more rows) belong to this page too.
+  // Pending keys inside the bounds and not past the last table row read
+  // (when the table may hold more) belong to this page too.
+  // (A copy: the merge moves the table keys out.)
+  const std::string last_db_key = db_exhausted ? std::string() : db_keys.back();
   const auto& pending = cache.map();
-  auto it = after ? pending.upper_bound(*after) : pending.lower_bound(prefix);
-  auto in_range = [&](const std::string& k) {
-    if (upper && k >= *upper) return false;
-    if (!db_exhausted && k > db_keys.back()) return false;
-    return true;
-  };
-
-  size_t i = 0;
-  while (keys->size() < limit) {
-    bool have_db = i < db_keys.size();
-    bool have_cache = it != pending.end() && in_range(it->first);
-    if (!have_db && !have_cache) break;
-    int order = !have_db      ? 1
-                : !have_cache ? -1
-                              : db_keys[i].compare(it->first) < 0   ? -1
-                                : db_keys[i].compare(it->first) > 0 ? 1
-                                                                    : 0;
-    if (order < 0) {
-      keys->push_back(std::move(db_keys[i]));
-      if (values != nullptr) values->push_back(std::move(db_values[i]));
-      ++i;
-    } else {
-      // A pending write shadows the table's value of the same key.
-      keys->push_back(it->first);
-      if (values != nullptr) values->push_back(it->second);
-      if (order == 0) ++i;
-      ++it;
-    }
+  if (!reverse) {
+    auto it = lo == nullptr    ? pending.begin()
+              : lo_inclusive ? pending.lower_bound(*lo)
+                             : pending.upper_bound(*lo);
+    auto in_range = [&](const std::string& k) {
+      if (hi != nullptr && k >= *hi) return false;
+      return db_exhausted || k <= last_db_key;
+    };
+    MergePage(&db_keys, &db_values, it, pending.end(), std::less<>(),
+              in_range, limit, keys, values);
+  } else {
+    auto it = hi == nullptr
+                  ? pending.rbegin()
+                  : std::make_reverse_iterator(pending.lower_bound(*hi));
+    auto in_range = [&](const std::string& k) {
+      if (lo != nullptr && k < *lo) return false;
+      return db_exhausted || k >= last_db_key;
+    };
+    MergePage(&db_keys, &db_values, it, pending.rend(), std::greater<>(),
+              in_range, limit, keys, values);
   }
   return Status::OK();
 }
@@ -100,9 +157,19 @@ Status KVault::Rep::ScanPageLocked(std::string_view prefix,
 KVault::Cursor::Cursor(const KVault* vault, std::string prefix,
                        bool with_values, size_t page_size)
     : vault_(vault),
-      prefix_(std::move(prefix)),
+      stop_(PrefixSuccessor(prefix)),
       with_values_(with_values),
-      page_size_(std::max<size_t>(page_size, 1)) {}
+      page_size_(std::max<size_t>(page_size, 1)) {
+  if (!prefix.empty()) start_ = std::move(prefix);
+}
+
+KVault::Cursor::Cursor(const KVault* vault, const RangeOptions& options)
+    : vault_(vault),
+      start_(options.start),
+      stop_(options.stop),
+      reverse_(options.reverse),
+      with_values_(options.with_values),
+      page_size_(std::max<size_t>(options.page_size, 1)) {}
 
 Status KVault::Cursor::NextPage(std::vector<std::string>* keys,
                                 std::vector<std::string>* values) {
@@ -117,8 +184,8 @@ Status KVault::Cursor::NextPage(std::vector<std::string>* keys,
   Status s = sqlite::RetryOnBusy(rep->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(rep->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep->CheckUsableLocked());
-    Status s = rep->ScanPageLocked(prefix_, last_key_, page_size_,
-                                   with_values_, keys, vals);
+    Status s = rep->ScanPageLocked(start_, stop_, reverse_, last_key_,
+                                   page_size_, with_values_, keys, vals);
     if (!s.ok()) rep->EndReadLeaseLocked();
     return s;
   });
@@ -136,6 +203,11 @@ std::unique_ptr<KVault::Cursor> KVault::NewCursor(std::string_view prefix,
                                                   size_t page_size) const {
   return std::make_unique<Cursor>(this, std::string(prefix), with_values,
                                   page_size);
+}
+
+std::unique_ptr<KVault::Cursor> KVault::NewRangeCursor(
+    const RangeOptions& options) const {
+  return std::make_unique<Cursor>(this, options);
 }
 
 }  // namespace ambervault

@@ -73,6 +73,16 @@ Status ValidateCacheOptions(const CacheOptions& o) {
 
 // ---------------------------------------------------------------- Rep
 
+KVault::Rep::~Rep() {
+  // Detach any ValueReader still alive (it then reports Closed). Not in a
+  // forked child: there readers never look at the anchor, and its lock may
+  // have been held by a parent thread at the fork.
+  if (reader_anchor != nullptr && !InForkedChild()) {
+    std::unique_lock<std::shared_mutex> l(reader_anchor->mu);
+    reader_anchor->rep = nullptr;
+  }
+}
+
 Status KVault::Rep::CheckUsableLocked() const {
   if (conn == nullptr) return Status::Closed("Cannot operate on closed KVault");
   if (!conn->owned_by_this_process()) return ForkedChildError();
@@ -230,6 +240,19 @@ Status KVault::Rep::BeginReadLocked() {
   return Status::OK();
 }
 
+Result<std::optional<Transaction>> KVault::Rep::BeginSnapshotReadLocked() {
+  AMBERVAULT_RETURN_IF_ERROR(BeginReadLocked());
+  if (conn->read_lease_active() || conn->in_transaction()) {
+    return std::optional<Transaction>();
+  }
+  // No lease (rollback journal or in-memory database): autocommit would
+  // give every statement its own snapshot.
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      Transaction txn, Transaction::Begin(conn.get(),
+                                          Transaction::Mode::kDeferred));
+  return std::optional<Transaction>(std::move(txn));
+}
+
 void KVault::Rep::EndReadLeaseLocked() {
   if (conn != nullptr) conn->EndReadLease();
 }
@@ -357,6 +380,11 @@ Result<std::unique_ptr<KVault>> KVault::Open(const std::string& path,
   rep->sql_exists = "SELECT 1 FROM " + t + " WHERE key = ?1";
   rep->sql_count = "SELECT COUNT(*) FROM " + t;
   rep->sql_clear = "DELETE FROM " + t;
+  // length() of a blob reads no content; other types (written by foreign
+  // code) are measured as the bytes Get returns.
+  rep->sql_value_size =
+      "SELECT CASE WHEN typeof(value) = 'blob' THEN length(value) "
+      "ELSE length(CAST(value AS BLOB)) END FROM " + t + " WHERE key = ?1";
 
   rep->generation = sqlite::ForkGeneration();
   AMBERVAULT_ASSIGN_OR_RETURN(rep->conn,

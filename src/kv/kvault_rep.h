@@ -18,18 +18,34 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "ambervault/kvault.h"
 #include "kv/write_cache.h"
 #include "sqlite/connection.h"
+#include "sqlite/transaction.h"
 
 namespace ambervault {
 
+namespace kv {
+// What a ValueReader holds on to instead of the Rep, so that it may outlive
+// the KVault: the Rep clears `rep` (under the exclusive lock) when it is
+// destroyed; readers use `rep` under the shared lock.
+struct ReaderAnchor {
+  explicit ReaderAnchor(KVault::Rep* r) : rep(r) {}
+  std::shared_mutex mu;
+  KVault::Rep* rep;
+};
+}  // namespace kv
+
 struct KVault::Rep {
+  ~Rep();
+
   std::string path;
   KVaultOptions options;
   std::string quoted_table;  // "\"kv\""
@@ -43,6 +59,7 @@ struct KVault::Rep {
   std::string sql_exists;
   std::string sql_count;
   std::string sql_clear;
+  std::string sql_value_size;
 
   // Fork generation at open. In a forked child every entry point returns
   // before touching `mu`: another thread of the parent may have held it at
@@ -65,6 +82,18 @@ struct KVault::Rep {
   std::thread lease_reaper;
   std::condition_variable lease_cv;  // waits on mu
   bool lease_reaper_stop = false;    // guarded by mu
+
+  // ValueReader support (kv_value_reader.cc): the anchor readers hold
+  // (made by the first OpenValue), and the rows open readers watch, with
+  // how often this connection has written each (an SQLite update hook
+  // counts them). Guarded by mu.
+  std::shared_ptr<kv::ReaderAnchor> reader_anchor;
+  struct RowWatch {
+    int readers = 0;
+    uint64_t writes = 0;
+  };
+  std::unordered_map<int64_t, RowWatch> watched_rows;
+  bool update_hook_installed = false;
 
   std::mutex flusher_mu;
   std::thread flusher;
@@ -94,12 +123,20 @@ struct KVault::Rep {
   // Writes every pending entry in one transaction; ignores the lock.
   Result<size_t> FlushLocked();
 
-  // One page of a scan (see KVault::Cursor::NextPage).
-  Status ScanPageLocked(std::string_view prefix,
+  // One page of a scan over [start, stop) (unbounded where empty),
+  // ascending, or descending when `reverse`; resumed past `after` (the last
+  // key of the previous page). See KVault::Cursor::NextPage.
+  Status ScanPageLocked(const std::optional<std::string>& start,
+                        const std::optional<std::string>& stop, bool reverse,
                         const std::optional<std::string>& after,
                         size_t limit, bool with_values,
                         std::vector<std::string>* keys,
                         std::vector<std::string>* values);
+
+  // Starts a read that must see ONE snapshot across several statements:
+  // the read lease where there is one (WAL files), else an explicit
+  // deferred transaction, returned for the caller to commit.
+  Result<std::optional<sqlite::Transaction>> BeginSnapshotReadLocked();
 
   // A read lease for the statements that follow (and the reaper thread that
   // ends it when idle). Reads call this; writes call EndReadLeaseLocked.

@@ -1,0 +1,78 @@
+// Copyright 2026 The AmberVault Authors. Licensed under the Apache License 2.0.
+//
+// KVault::GetMany: many point reads from one snapshot, with one prepared
+// statement, merged with the write-back cache.
+
+#include "ambervault/kvault.h"
+#include "kv/kvault_rep.h"
+#include "sqlite/retry.h"
+#include "sqlite/statement.h"
+#include "sqlite/transaction.h"
+
+namespace ambervault {
+
+using sqlite::Statement;
+using sqlite::StatementUse;
+using sqlite::Transaction;
+
+namespace {
+
+using Values = std::vector<std::optional<std::string>>;
+
+// REQUIRES: mu held, vault usable.
+Status GetManyLocked(KVault::Rep* rep,
+                     const std::vector<std::string_view>& keys, Values* out) {
+  out->clear();
+  out->reserve(keys.size());
+  bool need_table = false;
+  for (std::string_view key : keys) {
+    if (rep->cache.Find(key) == nullptr) {
+      need_table = true;
+      break;
+    }
+  }
+  std::optional<Transaction> txn;
+  Statement* stmt = nullptr;
+  if (need_table) {
+    auto begun = rep->BeginSnapshotReadLocked();
+    if (!begun.ok()) return begun.status();
+    if (begun->has_value()) txn.emplace(std::move(**begun));
+    AMBERVAULT_ASSIGN_OR_RETURN(stmt, rep->conn->Prepare(rep->sql_get));
+  }
+  for (std::string_view key : keys) {
+    if (const std::string* pending = rep->cache.Find(key)) {
+      out->emplace_back(*pending);
+      continue;
+    }
+    StatementUse use(stmt);  // resets the statement for the next key
+    AMBERVAULT_RETURN_IF_ERROR(stmt->BindBlob(1, key));
+    AMBERVAULT_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row) {
+      out->emplace_back(std::string(stmt->ColumnBlob(0)));
+    } else {
+      out->emplace_back(std::nullopt);
+    }
+  }
+  if (txn) AMBERVAULT_RETURN_IF_ERROR(txn->Commit());
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Values> KVault::GetMany(const std::vector<std::string_view>& keys) {
+  Rep* rep = rep_.get();
+  if (rep->InForkedChild()) return Rep::ForkedChildError();
+  return sqlite::RetryOnBusy(rep->options.retry, [&]() -> Result<Values> {
+    std::lock_guard<std::mutex> l(rep->mu);
+    AMBERVAULT_RETURN_IF_ERROR(rep->CheckUsableLocked());
+    Values out;
+    Status s = GetManyLocked(rep, keys, &out);
+    if (!s.ok()) {
+      rep->EndReadLeaseLocked();  // a retry starts from a fresh snapshot
+      return s;
+    }
+    return out;
+  });
+}
+
+}  // namespace ambervault
