@@ -440,3 +440,27 @@ def test_kohakuvault_int_float_heuristic_is_reproduced(path):
     with KVault(path) as kv:
         got = [kv[f"v{i}"] for i in range(6)]
     assert all(same(a, b) for a, b in zip(got, expected)), (got, expected)
+
+
+def test_feature_rows_are_recorded_like_kohakuvault(path):
+    with KVault(path) as kv:
+        assert kv.features() == []
+        kv.enable_auto_pack()
+        kv.enable_headers()
+        kv.enable_auto_pack()
+        assert kv.features() == ["auto_pack_v1", "headers_v1"]
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT key, value FROM kohakuvault_meta").fetchall()
+    con.close()
+    assert rows == [("kv_features", "auto_pack_v1,headers_v1")]
+    with kohakuvault.KVault(path) as other:  # KohakuVault opens the file with the table in place
+        other["x"] = 1
+        assert other["x"] == 1
+
+
+def test_read_only_vault_can_enable_auto_pack(path):
+    with KVault(path) as kv:
+        kv["n"] = 1
+    with KVault(path, read_only=True) as ro:
+        ro.enable_auto_pack()
+        assert ro["n"] == 1

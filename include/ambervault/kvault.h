@@ -249,6 +249,14 @@ class AMBERVAULT_EXPORT KVault {
   size_t cache_bytes() const;
 
   // PRAGMA wal_checkpoint(PASSIVE).
+  // KohakuVault's feature list (the kv_features row of the kohakuvault_meta
+  // table, which this creates if needed): records that values in this file
+  // use a format, e.g. "auto_pack_v1" or "headers_v1". Adding a listed
+  // feature changes nothing. Names are non-empty and have no comma.
+  Status AddFeature(std::string_view feature);
+  // The listed features, in the order they were added (empty if none).
+  Result<std::vector<std::string>> Features();
+
   Status Checkpoint();
   // Flushes, then PRAGMA optimize and VACUUM.
   Status Optimize();

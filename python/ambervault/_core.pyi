@@ -95,6 +95,11 @@ class KVault:
 
     def headers_enabled(self) -> bool: ...
 
+    def features(self) -> list[str]:
+        """
+        The value formats recorded in the file (KohakuVault's kohakuvault_meta kv_features).
+        """
+
     def checkpoint(self) -> None: ...
 
     def optimize(self) -> None: ...

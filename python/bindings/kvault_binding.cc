@@ -12,6 +12,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include <cstring>
 #include <memory>
@@ -133,6 +134,17 @@ class PyKVault {
 
   KVault* vault() { return vault_.get(); }
   AutoPackOptions& pack_options() { return pack_; }
+
+  // Records a value format in the file's feature list (as KohakuVault
+  // does); a read-only vault just does not record it.
+  void RecordFeature(const char* feature) {
+    Status s;
+    {
+      gil_scoped_release release;
+      s = vault_->AddFeature(feature);
+    }
+    if (!s.IsReadOnly()) ThrowIfError(s);
+  }
   const AutoPackOptions& pack_options() const { return pack_; }
 
   bool Closed() {
@@ -590,6 +602,7 @@ void RegisterKVault(nb::module_& m) {
           "enable_auto_pack",
           [](PyKVault& kv, bool use_pickle) {
             kv.CheckOpen();
+            kv.RecordFeature("auto_pack_v1");
             kv.pack_options() = AutoPackOptions{true, use_pickle, true};
           },
           "use_pickle"_a = false,
@@ -609,6 +622,7 @@ void RegisterKVault(nb::module_& m) {
           "enable_headers",
           [](PyKVault& kv) {
             kv.CheckOpen();
+            kv.RecordFeature("headers_v1");
             kv.pack_options().headers = true;
           },
           "Write the value header before non-bytes values (the default).")
@@ -621,6 +635,18 @@ void RegisterKVault(nb::module_& m) {
           "Raw mode for new writes: only bytes-like values are accepted (a value without a "
           "header could not be decoded again). Stored headers are still decoded.")
       .def("headers_enabled", [](PyKVault& kv) { return kv.pack_options().headers; })
+      .def(
+          "features",
+          [](PyKVault& kv) {
+            Result<std::vector<std::string>> r = std::vector<std::string>();
+            {
+              gil_scoped_release release;
+              r = kv.vault()->Features();
+            }
+            ThrowIfError(r.status());
+            return *r;
+          },
+          "The value formats recorded in the file (KohakuVault's kohakuvault_meta kv_features).")
       .def("checkpoint", &PyKVault::Checkpoint)
       .def("optimize", &PyKVault::Optimize)
       .def("close", &PyKVault::Close)
