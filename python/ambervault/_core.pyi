@@ -7,6 +7,17 @@ from typing import Any
 def sqlite_version() -> str:
     """Version of the SQLite library the module runs on."""
 
+class ValueReader:
+    """A snapshot reader over one stored value (see KVault.open)."""
+
+    @property
+    def size(self) -> int: ...
+
+    def readinto_at(self, offset: int, buffer: Any) -> int:
+        """
+        Copy bytes from `offset` into `buffer`; returns the count (0 at the end).
+        """
+
 class KVaultIterator:
     def __iter__(self) -> KVaultIterator: ...
 
@@ -50,14 +61,38 @@ class KVault:
 
     def __iter__(self) -> KVaultIterator: ...
 
-    def keys(self, prefix: object | None = None, limit: int | None = None) -> KVaultIterator:
+    def keys(self, prefix: str | bytes | None = None, limit: int | None = None, *, start: str | bytes | None = None, stop: str | bytes | None = None, reverse: bool = False) -> KVaultIterator:
         """
-        Iterator over keys (bytes) in key order, optionally only those starting with prefix and at most limit of them.
+        Iterator over keys (bytes) in key order: those starting with prefix, or the range [start, stop) (reverse=True: descending); at most limit of them. Bounded memory.
         """
 
-    def values(self) -> KVaultIterator: ...
+    def values(self, prefix: str | bytes | None = None, limit: int | None = None, *, start: str | bytes | None = None, stop: str | bytes | None = None, reverse: bool = False) -> KVaultIterator:
+        """Iterator over values in key order (see keys())."""
 
-    def items(self) -> KVaultIterator: ...
+    def items(self, prefix: str | bytes | None = None, limit: int | None = None, *, start: str | bytes | None = None, stop: str | bytes | None = None, reverse: bool = False) -> KVaultIterator:
+        """Iterator over (key, value) pairs in key order (see keys())."""
+
+    def get_many(self, keys: Iterable[str | bytes], default: object | None = None) -> list[Any]:
+        """
+        Values of many keys in one call and one snapshot (default for missing keys).
+        """
+
+    def put_many(self, items: Mapping[str | bytes, object] | Iterable[tuple[str | bytes, object]]) -> None:
+        """Store many values in one transaction: all or none."""
+
+    def delete_many(self, keys: Iterable[str | bytes]) -> int:
+        """Delete many keys in one transaction; returns how many existed."""
+
+    def value_size(self, key: str | bytes) -> int:
+        """Size in bytes of the stored value."""
+
+    def readinto(self, key: str | bytes, buffer: Any, offset: int = 0) -> int:
+        """
+        Copy the stored bytes (from offset) straight into a writable buffer; returns the count.
+        """
+
+    def get_buffer(self, key: str | bytes) -> bytes:
+        """The stored bytes, read from the file in one copy (no decoding)."""
 
     def get_to_file(self, key: str | bytes, writer: Any, *, chunk_size: int | None = None) -> int:
         """Stream the value of key into writer.write(); returns the byte count."""

@@ -144,6 +144,54 @@ class KVault(_core.KVault):
         finally:
             self._unlock_cache()
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[KVault]:
+        """Atomic multi-key writes: committed together when the block ends,
+        discarded if it raises.
+
+        Inside the block, the writes of this thread (``[]=``, ``put``,
+        ``del``, ``pop``, ``setdefault``, ``update``, ``put_many``,
+        ``delete_many``) are collected and applied in one SQLite transaction
+        on exit (into the write-back cache, atomically, when it is on).
+        Single-key reads of this thread (``[]``, ``get``, ``in``,
+        ``get_many``) see them; ``len``, iteration and scans, and other
+        threads, see committed data. Transactions do not nest.
+
+        >>> import os, tempfile
+        >>> kv = KVault(os.path.join(tempfile.mkdtemp(), "t.db"))
+        >>> with kv.transaction():
+        ...     kv["a"] = 1
+        ...     kv["b"] = kv["a"] + 1
+        >>> kv["a"], kv["b"]
+        (1, 2)
+        >>> try:
+        ...     with kv.transaction():
+        ...         kv["a"] = 100
+        ...         raise RuntimeError("abort")
+        ... except RuntimeError:
+        ...     pass
+        >>> kv["a"]
+        1
+        >>> kv.close()
+        """
+        self._txn_begin()
+        try:
+            yield self
+        except BaseException:
+            self._txn_rollback()
+            raise
+        self._txn_commit()
+
+    def open(self, key: str | bytes) -> ValueFile:
+        """A read-only, seekable binary file over the stored bytes of ``key``.
+
+        It reads the value as it was when opened, piece by piece straight
+        from the file (nothing is loaded whole); if the key is rewritten in
+        the meantime, reads raise ``InvalidArgument`` instead of mixing two
+        versions. Stored bytes are returned as they are (no auto-unpacking).
+        """
+        return ValueFile(self._open_reader(key))
+
     def __enter__(self) -> KVault:
         return self
 
@@ -185,3 +233,69 @@ def _remaining_size(reader: Any) -> int | None:
 MutableMapping.register(KVault)
 
 __all__ = ["KVault", "InvalidArgument"]
+
+
+class ValueFile(io.RawIOBase):
+    """Read-only binary file over one stored value (see ``KVault.open``)."""
+
+    def __init__(self, reader: _core.ValueReader) -> None:
+        super().__init__()
+        self._reader = reader
+        self._pos = 0
+
+    @property
+    def size(self) -> int:
+        return self._reader.size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        self._check()
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._check()
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self._reader.size + offset
+        else:
+            raise InvalidArgument(f"invalid whence {whence}")
+        if pos < 0:
+            raise InvalidArgument("negative seek position")
+        self._pos = pos
+        return pos
+
+    def readinto(self, buffer: Any) -> int:
+        self._check()
+        if self._pos >= self._reader.size:
+            return 0
+        n = self._reader.readinto_at(self._pos, buffer)
+        self._pos += n
+        return n
+
+    def readall(self) -> bytes:
+        self._check()
+        left = max(self._reader.size - self._pos, 0)
+        buf = bytearray(left)
+        view = memoryview(buf)
+        done = 0
+        while done < left:
+            n = self.readinto(view[done:])
+            if n == 0:
+                break
+            done += n
+        return bytes(buf[:done])
+
+    def _check(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+
+    def __repr__(self) -> str:
+        return f"<ambervault ValueFile size={self._reader.size} pos={self._pos}>"

@@ -12,6 +12,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
 
 #include <cstring>
@@ -20,9 +21,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "ambervault/kvault.h"
+#include "ambervault/write_batch.h"
 #include "errors.h"
 #include "kv_values.h"
 #include "py_util.h"
@@ -164,28 +168,85 @@ class PyKVault {
     }
   }
 
-  nb::object GetItem(nb::handle key) {
-    std::string_view k = KeyBytes(key);
-    ReadBuffer value;
+  // ---- kv.transaction(): while one is open, the single-key writes of the
+  // thread that opened it go into a WriteBatch (committed in one SQLite
+  // transaction at the end), and its single-key reads see them first.
+  // Other threads, len(), iteration and scans see committed data only.
+  struct Txn {
+    std::thread::id owner;
+    WriteBatch batch;
+    // Stored bytes by key; nullopt = deleted in this transaction.
+    std::unordered_map<std::string, std::optional<std::string>> overlay;
+  };
+
+  Txn* MyTxn() {
+    return txn_ != nullptr && txn_->owner == std::this_thread::get_id() ? txn_.get() : nullptr;
+  }
+
+  void TxnBegin() {
+    CheckOpen();
+    if (txn_ != nullptr) {
+      RaiseInvalidArgument("a transaction is already open on this KVault (transactions do not nest)");
+    }
+    txn_ = std::make_unique<Txn>();
+    txn_->owner = std::this_thread::get_id();
+  }
+
+  void TxnCommit() {
+    if (MyTxn() == nullptr) RaiseInvalidArgument("no transaction is open on this thread");
+    std::unique_ptr<Txn> t = std::move(txn_);
     Status s;
     {
       gil_scoped_release release;
-      s = vault_->Get(k, value.get());
+      s = vault_->Write(t->batch);
     }
+    ThrowIfError(s);
+  }
+
+  void TxnRollback() {
+    if (MyTxn() != nullptr) txn_.reset();
+  }
+
+  // Stored bytes of `k` in the open transaction: true with *value set (or
+  // null when deleted) if the transaction wrote it.
+  bool TxnLookup(Txn* t, std::string_view k, const std::optional<std::string>** value) {
+    auto it = t->overlay.find(std::string(k));
+    if (it == t->overlay.end()) return false;
+    *value = &it->second;
+    return true;
+  }
+
+  // Reads the stored bytes of `k` into *out; false if absent.
+  bool ReadStored(nb::handle key, std::string_view k, std::string* out) {
+    if (Txn* t = MyTxn()) {
+      const std::optional<std::string>* v;
+      if (TxnLookup(t, k, &v)) {
+        if (!v->has_value()) return false;
+        out->assign(**v);
+        return true;
+      }
+    }
+    Status s;
+    {
+      gil_scoped_release release;
+      s = vault_->Get(k, out);
+    }
+    if (s.IsNotFound()) return false;
     ThrowIfError(s, key);
+    return true;
+  }
+
+  nb::object GetItem(nb::handle key) {
+    std::string_view k = KeyBytes(key);
+    ReadBuffer value;
+    if (!ReadStored(key, k, value.get())) ThrowIfError(Status::NotFound("key not found"), key);
     return DecodeKvValue(pack_, *value.get());
   }
 
   nb::object Get(nb::handle key, nb::handle default_value) {
     std::string_view k = KeyBytes(key);
     ReadBuffer value;
-    Status s;
-    {
-      gil_scoped_release release;
-      s = vault_->Get(k, value.get());
-    }
-    if (s.IsNotFound()) return nb::borrow(default_value);
-    ThrowIfError(s, key);
+    if (!ReadStored(key, k, value.get())) return nb::borrow(default_value);
     return DecodeKvValue(pack_, *value.get());
   }
 
@@ -193,6 +254,11 @@ class PyKVault {
     std::string_view k = KeyBytes(key);
     EncodedValue v;
     EncodeKvValue(pack_, value, &v);
+    if (Txn* t = MyTxn()) {
+      t->batch.Put(k, v.view());
+      t->overlay[std::string(k)] = std::string(v.view());
+      return;
+    }
     Status s;
     {
       gil_scoped_release release;
@@ -203,6 +269,12 @@ class PyKVault {
 
   bool Delete(nb::handle key) {
     std::string_view k = KeyBytes(key);
+    if (Txn* t = MyTxn()) {
+      const bool existed = Exists(key);
+      t->batch.Delete(k);
+      t->overlay[std::string(k)] = std::nullopt;
+      return existed;
+    }
     Result<bool> r = false;
     {
       gil_scoped_release release;
@@ -218,6 +290,10 @@ class PyKVault {
 
   bool Exists(nb::handle key) {
     std::string_view k = KeyBytes(key);
+    if (Txn* t = MyTxn()) {
+      const std::optional<std::string>* v;
+      if (TxnLookup(t, k, &v)) return v->has_value();
+    }
     Result<bool> r = false;
     {
       gil_scoped_release release;
@@ -243,6 +319,16 @@ class PyKVault {
       RaiseInvalidType("pop() takes a key and at most one default");
     }
     std::string_view k = KeyBytes(key);
+    if (MyTxn() != nullptr) {
+      ReadBuffer value;
+      if (!ReadStored(key, k, value.get())) {
+        if (rest.size() == 1) return nb::borrow(rest[0]);
+        ThrowIfError(Status::NotFound("key not found"), key);
+      }
+      nb::object decoded = DecodeKvValue(pack_, *value.get());
+      Delete(key);
+      return decoded;
+    }
     Result<std::string> r = Status::Internal("not run");
     {
       gil_scoped_release release;
@@ -257,6 +343,13 @@ class PyKVault {
     std::string_view k = KeyBytes(key);
     EncodedValue v;
     EncodeKvValue(pack_, default_value, &v);
+    if (Txn* t = MyTxn()) {
+      ReadBuffer value;
+      if (ReadStored(key, k, value.get())) return DecodeKvValue(pack_, *value.get());
+      t->batch.Put(k, v.view());
+      t->overlay[std::string(k)] = std::string(v.view());
+      return DecodeKvValue(pack_, v.view());
+    }
     Result<std::optional<std::string>> r = Status::Internal("not run");
     {
       gil_scoped_release release;
@@ -268,28 +361,194 @@ class PyKVault {
     return DecodeKvValue(pack_, r->has_value() ? std::string_view(**r) : v.view());
   }
 
+  // update(): all pairs in one transaction (or into the open one).
   void Update(nb::handle other, nb::kwargs kwargs) {
-    if (other.is_valid() && !other.is_none()) {
-      nb::object items = nb::hasattr(other, "keys")
-                             ? nb::object(other.attr("items")())
-                             : nb::borrow(other);
-      for (nb::handle pair : items) {
-        if (nb::len(pair) != 2) {
-          RaiseInvalidArgument("update() needs (key, value) pairs");
-        }
-        Put(pair[0], pair[1]);
-      }
-    }
-    for (auto [k, v] : kwargs) Put(k, v);
+    WriteBatch batch;
+    if (other.is_valid() && !other.is_none()) AddPairs(other, &batch);
+    for (auto [k, v] : kwargs) AddPair(k, v, &batch);
+    ApplyBatch(batch);
   }
 
   void Clear() {
+    if (MyTxn() != nullptr) RaiseInvalidArgument("clear() is not available inside a transaction");
     Status s;
     {
       gil_scoped_release release;
       s = vault_->Clear();
     }
     ThrowIfError(s);
+  }
+
+  // ---- batch calls: one native call, one transaction.
+
+  void AddPair(nb::handle key, nb::handle value, WriteBatch* batch) {
+    std::string_view k = KeyBytes(key);
+    EncodedValue v;
+    EncodeKvValue(pack_, value, &v);
+    batch->Put(k, v.view());
+  }
+
+  // A mapping (its items()) or an iterable of (key, value) pairs.
+  void AddPairs(nb::handle pairs, WriteBatch* batch) {
+    nb::object items = nb::hasattr(pairs, "keys") ? nb::object(pairs.attr("items")()) : nb::borrow(pairs);
+    nb::object seq = nb::steal(PySequence_Fast(items.ptr(), "expected a mapping or an iterable of (key, value) pairs"));
+    if (!seq.is_valid()) throw nb::python_error();
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.ptr());
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      PyObject* pair = PySequence_Fast_GET_ITEM(seq.ptr(), i);
+      if ((!PyTuple_Check(pair) && !PyList_Check(pair)) || PySequence_Size(pair) != 2) {
+        RaiseInvalidArgument("expected (key, value) pairs; item " + std::to_string(i) + " is not one");
+      }
+      nb::object kv = nb::steal(PySequence_Fast(pair, "pair"));
+      AddPair(PySequence_Fast_GET_ITEM(kv.ptr(), 0), PySequence_Fast_GET_ITEM(kv.ptr(), 1), batch);
+    }
+  }
+
+  // Applies `batch` atomically (or adds it to the open transaction).
+  void ApplyBatch(const WriteBatch& batch) {
+    if (Txn* t = MyTxn()) {
+      for (const WriteBatch::Op& op : batch) {
+        if (op.is_put()) {
+          t->batch.Put(op.key, op.value);
+          t->overlay[op.key] = op.value;
+        } else {
+          t->batch.Delete(op.key);
+          t->overlay[op.key] = std::nullopt;
+        }
+      }
+      return;
+    }
+    if (batch.empty()) return;
+    Status s;
+    {
+      gil_scoped_release release;
+      s = vault_->Write(batch);
+    }
+    ThrowIfError(s);
+  }
+
+  void PutMany(nb::handle pairs) {
+    WriteBatch batch;
+    AddPairs(pairs, &batch);
+    ApplyBatch(batch);
+  }
+
+  // Keys of an iterable, as views into the key objects `*holder` keeps alive.
+  std::vector<std::string_view> ReadKeys(nb::handle keys, nb::object* holder) {
+    if (PyUnicode_Check(keys.ptr()) || PyBytes_Check(keys.ptr())) {
+      RaiseInvalidType("expected an iterable of keys, not a single str or bytes");
+    }
+    *holder = nb::steal(PySequence_Fast(keys.ptr(), "expected an iterable of str or bytes keys"));
+    if (!holder->is_valid()) throw nb::python_error();
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(holder->ptr());
+    std::vector<std::string_view> out;
+    out.reserve(static_cast<size_t>(n));
+    for (Py_ssize_t i = 0; i < n; ++i) out.push_back(KeyBytes(PySequence_Fast_GET_ITEM(holder->ptr(), i)));
+    return out;
+  }
+
+  nb::list GetMany(nb::handle keys, nb::handle default_value) {
+    nb::object holder;
+    std::vector<std::string_view> ks = ReadKeys(keys, &holder);
+    Result<std::vector<std::optional<std::string>>> r = std::vector<std::optional<std::string>>();
+    {
+      gil_scoped_release release;
+      r = vault_->GetMany(ks);
+    }
+    ThrowIfError(r.status());
+    Txn* t = MyTxn();
+    nb::list out;
+    for (size_t i = 0; i < ks.size(); ++i) {
+      const std::optional<std::string>* v = &(*r)[i];
+      const std::optional<std::string>* pending;
+      if (t != nullptr && TxnLookup(t, ks[i], &pending)) v = pending;
+      out.append(v->has_value() ? DecodeKvValue(pack_, **v) : nb::borrow(default_value));
+    }
+    return out;
+  }
+
+  int64_t DeleteMany(nb::handle keys) {
+    nb::object holder;
+    std::vector<std::string_view> ks = ReadKeys(keys, &holder);
+    if (MyTxn() != nullptr) {
+      int64_t n = 0;
+      for (size_t i = 0; i < ks.size(); ++i) n += Delete(PySequence_Fast_GET_ITEM(holder.ptr(), i)) ? 1 : 0;
+      return n;
+    }
+    Result<int64_t> r = int64_t{0};
+    {
+      gil_scoped_release release;
+      r = vault_->DeleteMany(ks);
+    }
+    ThrowIfError(r.status());
+    return *r;
+  }
+
+  // ---- partial and zero-copy reads (stored bytes; auto-pack does not apply).
+
+  int64_t ValueSize(nb::handle key) {
+    std::string_view k = KeyBytes(key);
+    Result<size_t> r = size_t{0};
+    {
+      gil_scoped_release release;
+      r = vault_->ValueSize(k);
+    }
+    ThrowIfError(r.status(), key);
+    return static_cast<int64_t>(*r);
+  }
+
+  int64_t ReadInto(nb::handle key, nb::handle buffer, int64_t offset) {
+    std::string_view k = KeyBytes(key);
+    if (offset < 0) RaiseInvalidArgument("offset must be >= 0");
+    Py_buffer view;
+    if (PyObject_GetBuffer(buffer.ptr(), &view, PyBUF_WRITABLE) != 0) {
+      PyErr_Clear();
+      RaiseInvalidType(std::string("buffer must be a writable contiguous buffer (bytearray, memoryview, "
+                                   "numpy array), not ") + Py_TYPE(buffer.ptr())->tp_name);
+    }
+    Result<size_t> r = size_t{0};
+    {
+      gil_scoped_release release;
+      r = vault_->ReadInto(k, static_cast<char*>(view.buf), static_cast<size_t>(view.len),
+                           static_cast<size_t>(offset));
+    }
+    PyBuffer_Release(&view);
+    ThrowIfError(r.status(), key);
+    return static_cast<int64_t>(*r);
+  }
+
+  std::unique_ptr<ValueReader> OpenReader(nb::handle key) {
+    std::string_view k = KeyBytes(key);
+    Result<std::unique_ptr<ValueReader>> r = Status::Internal("not run");
+    {
+      gil_scoped_release release;
+      r = vault_->OpenValue(k);
+    }
+    ThrowIfError(r.status(), key);
+    return std::move(r).value();
+  }
+
+  // The stored bytes in one copy (SQLite's blob straight into the bytes
+  // object), as a snapshot.
+  nb::object GetBuffer(nb::handle key) {
+    std::unique_ptr<ValueReader> reader = OpenReader(key);
+    const uint64_t size = reader->size();
+    PyObject* b = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size));
+    if (b == nullptr) throw nb::python_error();
+    nb::object bytes = nb::steal(b);
+    size_t done = 0;
+    Status s;
+    {
+      gil_scoped_release release;
+      while (s.ok() && done < size) {
+        size_t got = 0;
+        s = reader->ReadAt(done, static_cast<size_t>(size - done), PyBytes_AS_STRING(b) + done, &got);
+        if (s.ok() && got == 0) s = Status::Internal("short read");
+        done += got;
+      }
+    }
+    ThrowIfError(s, key);
+    return bytes;
   }
 
   void PutStream(nb::handle key, nb::object reader, std::optional<int64_t> size,
@@ -424,6 +683,7 @@ class PyKVault {
 
   std::unique_ptr<KVault> vault_;
   AutoPackOptions pack_;
+  std::unique_ptr<Txn> txn_;  // the open transaction, if any (guarded by the GIL)
 };
 
 // ------------------------------------------------------------ iteration
@@ -434,12 +694,11 @@ class PyKVaultIterator {
  public:
   enum class Kind { kKeys, kValues, kItems };
 
-  PyKVaultIterator(nb::object owner, KVault* vault, std::string prefix,
+  PyKVaultIterator(nb::object owner, std::unique_ptr<KVault::Cursor> cursor,
                    Kind kind, std::optional<int64_t> limit, AutoPackOptions pack)
       : owner_(std::move(owner)),
         pack_(pack),
-        cursor_(vault->NewCursor(prefix, kind != Kind::kKeys,
-                                 kind == Kind::kKeys ? 1024 : 256)),
+        cursor_(std::move(cursor)),
         kind_(kind),
         remaining_(limit.value_or(-1)) {}
 
@@ -493,20 +752,65 @@ class PyKVaultIterator {
   size_t pos_ = 0;
 };
 
-PyKVaultIterator* MakeIterator(nb::handle self, PyKVault& kv,
-                               nb::handle prefix, PyKVaultIterator::Kind kind,
-                               std::optional<int64_t> limit) {
+// An iterator over keys, values or items: those starting with `prefix`, or
+// (start/stop/reverse) the half-open range [start, stop) in either order.
+PyKVaultIterator* MakeIterator(nb::handle self, PyKVault& kv, nb::handle prefix,
+                               PyKVaultIterator::Kind kind, std::optional<int64_t> limit,
+                               nb::handle start = nb::none(), nb::handle stop = nb::none(),
+                               bool reverse = false) {
   if (limit && *limit < 0) RaiseInvalidArgument("limit must be >= 0");
-  std::string p;
-  if (prefix.is_valid() && !prefix.is_none()) p = std::string(KeyBytes(prefix));
-  return new PyKVaultIterator(nb::borrow(self), kv.vault(), std::move(p), kind,
-                              limit, kv.pack_options());
+  kv.CheckOpen();
+  const bool with_values = kind != PyKVaultIterator::Kind::kKeys;
+  const size_t page = with_values ? 256 : 1024;
+  const bool ranged = !start.is_none() || !stop.is_none() || reverse;
+  std::unique_ptr<KVault::Cursor> cursor;
+  if (ranged) {
+    if (prefix.is_valid() && !prefix.is_none()) {
+      RaiseInvalidArgument("give either prefix or start/stop/reverse, not both");
+    }
+    RangeOptions o;
+    if (!start.is_none()) o.start = std::string(KeyBytes(start));
+    if (!stop.is_none()) o.stop = std::string(KeyBytes(stop));
+    o.reverse = reverse;
+    o.with_values = with_values;
+    o.page_size = page;
+    cursor = kv.vault()->NewRangeCursor(o);
+  } else {
+    std::string p;
+    if (prefix.is_valid() && !prefix.is_none()) p = std::string(KeyBytes(prefix));
+    cursor = kv.vault()->NewCursor(p, with_values, page);
+  }
+  return new PyKVaultIterator(nb::borrow(self), std::move(cursor), kind, limit, kv.pack_options());
 }
 
 }  // namespace
 
 void RegisterKVault(nb::module_& m) {
   using Kind = PyKVaultIterator::Kind;
+  nb::class_<ValueReader>(m, "ValueReader",
+                          "A snapshot reader over one stored value (see KVault.open).")
+      .def_prop_ro("size", [](const ValueReader& r) { return r.size(); })
+      .def(
+          "readinto_at",
+          [](ValueReader& r, uint64_t offset, nb::handle buffer) {
+            Py_buffer view;
+            if (PyObject_GetBuffer(buffer.ptr(), &view, PyBUF_WRITABLE) != 0) {
+              PyErr_Clear();
+              RaiseInvalidType("buffer must be a writable contiguous buffer");
+            }
+            size_t got = 0;
+            Status s;
+            {
+              gil_scoped_release release;
+              s = r.ReadAt(offset, static_cast<size_t>(view.len), static_cast<char*>(view.buf), &got);
+            }
+            PyBuffer_Release(&view);
+            ThrowIfError(s);
+            return got;
+          },
+          "offset"_a, "buffer"_a, nb::sig("def readinto_at(self, offset: int, buffer: typing.Any) -> int"),
+          "Copy bytes from `offset` into `buffer`; returns the count (0 at the end).");
+
   nb::class_<PyKVaultIterator>(m, "KVaultIterator")
       .def("__iter__", [](nb::handle self) { return nb::borrow(self); },
            nb::sig("def __iter__(self) -> KVaultIterator"))
@@ -553,28 +857,66 @@ void RegisterKVault(nb::module_& m) {
           nb::rv_policy::take_ownership)
       .def(
           "keys",
-          [](nb::pointer_and_handle<PyKVault> self, nb::handle prefix,
-             std::optional<int64_t> limit) {
-            return MakeIterator(self.h, *self.p, prefix, Kind::kKeys, limit);
+          [](nb::pointer_and_handle<PyKVault> self, nb::handle prefix, std::optional<int64_t> limit,
+             nb::handle start, nb::handle stop, bool reverse) {
+            return MakeIterator(self.h, *self.p, prefix, Kind::kKeys, limit, start, stop, reverse);
           },
-          nb::arg("prefix").none() = nb::none(), nb::arg("limit").none() = nb::none(),
+          nb::arg("prefix").none() = nb::none(), nb::arg("limit").none() = nb::none(), nb::kw_only(),
+          nb::arg("start").none() = nb::none(), nb::arg("stop").none() = nb::none(), nb::arg("reverse") = false,
           nb::rv_policy::take_ownership,
-          "Iterator over keys (bytes) in key order, optionally only those "
-          "starting with prefix and at most limit of them.")
+          nb::sig("def keys(self, prefix: str | bytes | None = None, limit: int | None = None, *, "
+                  "start: str | bytes | None = None, stop: str | bytes | None = None, "
+                  "reverse: bool = False) -> KVaultIterator"),
+          "Iterator over keys (bytes) in key order: those starting with prefix, or the range "
+          "[start, stop) (reverse=True: descending); at most limit of them. Bounded memory.")
       .def(
           "values",
-          [](nb::pointer_and_handle<PyKVault> self) {
-            return MakeIterator(self.h, *self.p, nb::none(), Kind::kValues,
-                                std::nullopt);
+          [](nb::pointer_and_handle<PyKVault> self, nb::handle prefix, std::optional<int64_t> limit,
+             nb::handle start, nb::handle stop, bool reverse) {
+            return MakeIterator(self.h, *self.p, prefix, Kind::kValues, limit, start, stop, reverse);
           },
-          nb::rv_policy::take_ownership)
+          nb::arg("prefix").none() = nb::none(), nb::arg("limit").none() = nb::none(), nb::kw_only(),
+          nb::arg("start").none() = nb::none(), nb::arg("stop").none() = nb::none(), nb::arg("reverse") = false,
+          nb::rv_policy::take_ownership,
+          nb::sig("def values(self, prefix: str | bytes | None = None, limit: int | None = None, *, "
+                  "start: str | bytes | None = None, stop: str | bytes | None = None, "
+                  "reverse: bool = False) -> KVaultIterator"),
+          "Iterator over values in key order (see keys()).")
       .def(
           "items",
-          [](nb::pointer_and_handle<PyKVault> self) {
-            return MakeIterator(self.h, *self.p, nb::none(), Kind::kItems,
-                                std::nullopt);
+          [](nb::pointer_and_handle<PyKVault> self, nb::handle prefix, std::optional<int64_t> limit,
+             nb::handle start, nb::handle stop, bool reverse) {
+            return MakeIterator(self.h, *self.p, prefix, Kind::kItems, limit, start, stop, reverse);
           },
-          nb::rv_policy::take_ownership)
+          nb::arg("prefix").none() = nb::none(), nb::arg("limit").none() = nb::none(), nb::kw_only(),
+          nb::arg("start").none() = nb::none(), nb::arg("stop").none() = nb::none(), nb::arg("reverse") = false,
+          nb::rv_policy::take_ownership,
+          nb::sig("def items(self, prefix: str | bytes | None = None, limit: int | None = None, *, "
+                  "start: str | bytes | None = None, stop: str | bytes | None = None, "
+                  "reverse: bool = False) -> KVaultIterator"),
+          "Iterator over (key, value) pairs in key order (see keys()).")
+      .def("get_many", &PyKVault::GetMany, "keys"_a, "default"_a.none() = nb::none(),
+           nb::sig("def get_many(self, keys: typing.Iterable[str | bytes], default: object | None = None) -> list[Any]"),
+           "Values of many keys in one call and one snapshot (default for missing keys).")
+      .def("put_many", &PyKVault::PutMany, "items"_a,
+           nb::sig("def put_many(self, items: typing.Mapping[str | bytes, object] | typing.Iterable[tuple[str | bytes, object]]) -> None"),
+           "Store many values in one transaction: all or none.")
+      .def("delete_many", &PyKVault::DeleteMany, "keys"_a,
+           nb::sig("def delete_many(self, keys: typing.Iterable[str | bytes]) -> int"),
+           "Delete many keys in one transaction; returns how many existed.")
+      .def("value_size", &PyKVault::ValueSize, "key"_a.none(),
+           nb::sig("def value_size(self, key: str | bytes) -> int"), "Size in bytes of the stored value.")
+      .def("readinto", &PyKVault::ReadInto, "key"_a.none(), "buffer"_a, "offset"_a = 0,
+           nb::sig("def readinto(self, key: str | bytes, buffer: typing.Any, offset: int = 0) -> int"),
+           "Copy the stored bytes (from offset) straight into a writable buffer; returns the count.")
+      .def("get_buffer", &PyKVault::GetBuffer, "key"_a.none(),
+           nb::sig("def get_buffer(self, key: str | bytes) -> bytes"),
+           "The stored bytes, read from the file in one copy (no decoding).")
+      .def("_open_reader", &PyKVault::OpenReader, "key"_a.none(),
+           nb::sig("def _open_reader(self, key: str | bytes) -> ValueReader"))
+      .def("_txn_begin", &PyKVault::TxnBegin)
+      .def("_txn_commit", &PyKVault::TxnCommit)
+      .def("_txn_rollback", &PyKVault::TxnRollback)
       .def("_put_stream", &PyKVault::PutStream, nb::sig("def _put_stream(self, key: str | bytes, reader: typing.Any, size: int | None, chunk_size: int | None) -> None"), nb::arg("key").none(),
            nb::arg("reader").none(), nb::arg("size").none(),
            nb::arg("chunk_size").none())
