@@ -28,7 +28,7 @@ deps-apt:
 	fi
 
 deps-pip:
-	@$(PYTHON) -c "import nanobind, scikit_build_core, pytest, kohakuvault, tqdm, sortedcontainers, numpy, msgpack, cbor2, ormsgpack" 2>/dev/null || \
+	@$(PYTHON) -c "import nanobind, scikit_build_core, pytest, kohakuvault, tqdm, sortedcontainers, numpy, msgpack, cbor2, ormsgpack, lmdb, diskcache" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q -r requirements-dev.txt
 
 configure: deps
@@ -55,6 +55,7 @@ test-python: build
 bench: build
 	$(PYTHON) bench/bench_kv.py
 	$(PYTHON) bench/bench_packer.py
+	$(PYTHON) bench/bench_kv_values.py
 
 # C++ tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: deps
