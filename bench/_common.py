@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import datetime as _dt
+import hashlib
 import importlib.util
 import platform
 import sys
@@ -71,3 +73,36 @@ def mem_total() -> str:
 
 def fmt_rate(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
+
+
+def module_version(mod) -> str:
+    """The version of an imported module: __version__, else its distribution's."""
+    for attr in ("__version__", "_distribution_version"):
+        v = getattr(mod, attr, None)
+        if isinstance(v, str) and v:
+            return v
+    try:
+        from importlib.metadata import version
+
+        return version(mod.__name__)
+    except Exception:
+        return "unknown"
+
+
+def native_fingerprint(mod) -> dict:
+    """sha256 prefix and mtime of the package's extension modules, so a
+    rebuild in the middle of a run is noticed."""
+    out: dict = {}
+    if mod is None:
+        return out
+    dirs = list(getattr(mod, "__path__", None) or [])
+    if not dirs and getattr(mod, "__file__", None):
+        dirs = [str(Path(mod.__file__).resolve().parent)]
+    for d in dirs:
+        for p in sorted(Path(d).glob("*.so")):
+            try:
+                mtime = _dt.datetime.fromtimestamp(p.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+                out[p.name] = [hashlib.sha256(p.read_bytes()).hexdigest()[:16], mtime]
+            except OSError:
+                pass
+    return out

@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import gc
-import hashlib
 import json
 import os
 import platform
@@ -60,6 +59,8 @@ from _common import (  # noqa: E402  (bench/ is on sys.path)
     fmt_rate,
     import_repo_aware,
     mem_total,
+    module_version,
+    native_fingerprint,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -101,31 +102,8 @@ def import_module(name: str):
     return import_repo_aware(name)
 
 
-def module_version(mod) -> str:
-    v = getattr(mod, "__version__", None)
-    if isinstance(v, str) and v:
-        return v
-    try:
-        from importlib.metadata import version
-
-        return version(mod.__name__)
-    except Exception:
-        return "unknown"
 
 
-def native_fingerprint(mod) -> dict:
-    """sha256 prefix and mtime of the package's extension modules, so a
-    rebuild in the middle of a run is noticed."""
-    out = {}
-    if mod is None or not getattr(mod, "__file__", None):
-        return out
-    pkg = Path(mod.__file__).resolve().parent
-    for p in sorted(pkg.glob("*.so")):
-        try:
-            out[p.name] = (hashlib.sha256(p.read_bytes()).hexdigest()[:16], p.stat().st_mtime)
-        except OSError:
-            pass
-    return out
 
 
 class Impl:

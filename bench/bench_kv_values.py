@@ -66,8 +66,9 @@ from _common import (  # noqa: E402  (bench/ is on sys.path)
     fmt_rate,
     import_repo_aware,
     mem_total,
+    module_version,
+    native_fingerprint,
 )
-from bench_packer import module_version, native_fingerprint  # noqa: E402
 
 LIBS = ["ambervault", "kohakuvault", "lmdb", "diskcache", "sqlite3"]
 BASE = "ambervault"

@@ -70,6 +70,8 @@ from _common import (  # noqa: E402  (bench/ is on sys.path)
     fmt_rate,
     import_repo_aware,
     mem_total,
+    module_version,
+    native_fingerprint,
 )
 from bench_kv import pinned_path  # noqa: E402  (name==version -> pip-installed once into the bench cache)
 
@@ -142,31 +144,8 @@ def import_name(lib: str) -> str:
     return lib.split("==", 1)[0]
 
 
-def module_version(mod) -> str:
-    for attr in ("__version__", "_distribution_version"):
-        v = getattr(mod, attr, None)
-        if isinstance(v, str) and v:
-            return v
-    try:
-        from importlib.metadata import version
-
-        return version(mod.__name__)
-    except Exception:
-        return "unknown"
 
 
-def native_fingerprint(mod) -> dict:
-    """sha256 prefix and mtime of the package's extension modules, so a
-    rebuild in the middle of a run is noticed."""
-    out = {}
-    for d in getattr(mod, "__path__", None) or []:
-        for p in sorted(Path(d).glob("*.so")):
-            try:
-                mtime = _dt.datetime.fromtimestamp(p.stat().st_mtime).astimezone().isoformat(timespec="seconds")
-                out[p.name] = [hashlib.sha256(p.read_bytes()).hexdigest()[:16], mtime]
-            except OSError:
-                pass
-    return out
 
 
 class Impl:
