@@ -13,8 +13,10 @@
 //    pending entry, i.e. it IS the flush, so the batch is never split over
 //    two commits.
 
-#include <map>
+#include <algorithm>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "ambervault/kvault.h"
 #include "kv/kvault_rep.h"
@@ -31,8 +33,38 @@ using sqlite::Transaction;
 
 namespace {
 
-// The last operation of a batch on each key, in key order.
-using LastOps = std::map<std::string_view, const WriteBatch::Op*, std::less<>>;
+// The last operation of a batch on each key, in key order: one sorted
+// vector (a std::map cost a node allocation per key, a tenth of put_many's
+// time for 100-byte values).
+class LastOps {
+ public:
+  using Entry = std::pair<std::string_view, const WriteBatch::Op*>;
+
+  explicit LastOps(const WriteBatch& batch) {
+    entries_.reserve(batch.size());
+    for (const WriteBatch::Op& op : batch) entries_.emplace_back(op.key, &op);
+    // Stable: among equal keys the batch order stays, and the last wins.
+    std::stable_sort(entries_.begin(), entries_.end(),
+                     [](const Entry& a, const Entry& b) { return a.first < b.first; });
+    size_t out = 0;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (i + 1 < entries_.size() && entries_[i + 1].first == entries_[i].first) continue;
+      entries_[out++] = entries_[i];
+    }
+    entries_.resize(out);
+  }
+  std::vector<Entry>::const_iterator begin() const { return entries_.begin(); }
+  std::vector<Entry>::const_iterator end() const { return entries_.end(); }
+  bool empty() const { return entries_.empty(); }
+  size_t count(std::string_view key) const {
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
+                               [](const Entry& e, std::string_view k) { return e.first < k; });
+    return it != entries_.end() && it->first == key ? 1 : 0;
+  }
+
+ private:
+  std::vector<Entry> entries_;
+};
 
 // Deletes `key` from the table; *existed tells whether a row went.
 // REQUIRES: mu held, inside a write transaction.
@@ -123,8 +155,7 @@ Status WriteCachedLocked(KVault::Rep* rep, const LastOps& ops) {
 Status KVault::Write(const WriteBatch& batch) {
   Rep* rep = rep_.get();
   if (rep->InForkedChild()) return Rep::ForkedChildError();
-  LastOps ops;
-  for (const WriteBatch::Op& op : batch) ops[op.key] = &op;
+  const LastOps ops(batch);
   return RetryOnBusy(rep->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(rep->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep->CheckUsableLocked());
