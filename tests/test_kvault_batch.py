@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
@@ -263,3 +264,63 @@ def test_open_reader_never_mixes_versions(kv):
 def test_open_missing_key(kv):
     with pytest.raises(NotFound):
         kv.open("nope")
+
+
+def test_random_operations_with_transactions_against_a_dict(kv):
+    """Every single-key and batch call, inside and outside transactions, with
+    the cache toggled, against a dict oracle (committed state and the view
+    inside an open transaction)."""
+    rng = random.Random(17)
+    committed: dict[bytes, object] = {}
+    values = [1, -2**63, 2.5, "s", b"raw", [1, "x"], {"k": None}, True, None]
+
+    def key():
+        return f"k{rng.randrange(25):02d}".encode()
+
+    for round_ in range(400):
+        if rng.random() < 0.3:
+            kv.enable_cache() if not kv.cache_enabled() else kv.disable_cache()
+        in_txn = rng.random() < 0.5
+        view = dict(committed)
+        fail = in_txn and rng.random() < 0.2
+        try:
+            ctx = kv.transaction() if in_txn else contextlib.nullcontext()
+            with ctx:
+                for _ in range(rng.randrange(1, 12)):
+                    op = rng.randrange(9)
+                    k = key()
+                    if op == 0:
+                        v = rng.choice(values)
+                        kv[k] = v
+                        view[k] = v
+                    elif op == 1:
+                        assert kv.get(k, "absent") == view.get(k, "absent")
+                    elif op == 2:
+                        assert kv.delete(k) == (k in view)
+                        view.pop(k, None)
+                    elif op == 3:
+                        assert kv.pop(k, "absent") == view.pop(k, "absent")
+                    elif op == 4:
+                        v = rng.choice(values)
+                        assert kv.setdefault(k, v) == view.setdefault(k, v)
+                    elif op == 5:
+                        pairs = [(key(), rng.choice(values)) for _ in range(rng.randrange(1, 5))]
+                        kv.put_many(pairs)
+                        view.update(pairs)
+                    elif op == 6:
+                        ks = [key() for _ in range(rng.randrange(1, 5))]
+                        assert kv.delete_many(ks) == len({x for x in ks if x in view})
+                        for x in ks:
+                            view.pop(x, None)
+                    elif op == 7:
+                        ks = [key() for _ in range(4)]
+                        assert kv.get_many(ks, default="absent") == [view.get(x, "absent") for x in ks]
+                    else:
+                        assert (k in kv) == (k in view)
+                if fail:
+                    raise RuntimeError("roll back")
+        except RuntimeError:
+            assert fail
+        else:
+            committed = view
+        assert dict(kv.items()) == dict(sorted(committed.items())), round_
