@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -100,7 +101,13 @@ class Connection {
   sqlite3* db_;
   std::string path_;
   uint64_t generation_;  // fork generation that opened it
-  std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
+  // Looked up by std::string_view without building a std::string (every
+  // get and put looks its statement up here).
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>()(sql); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> statements_;
 
   bool wal_mode_ = false;
   std::unique_ptr<WalWatch> wal_watch_;  // null: no lease (yet)
