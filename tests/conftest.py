@@ -8,6 +8,7 @@ vault can silently break locking. Readers that only need to observe what a
 vault committed use a second ambervault.KVault (same library, safe).
 """
 
+import math
 import os
 import pathlib
 import subprocess
@@ -157,3 +158,27 @@ def wait_until(predicate, timeout, interval=0.02):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def strict_same(a, b):
+    """a == b, also checking types, NaN, the sign of zero, dict order and
+    (for numpy arrays) dtype and shape."""
+    if type(a).__module__ == "numpy" and type(a).__name__ == "ndarray":
+        import numpy as np
+
+        return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+                and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        if math.isnan(a):
+            return math.isnan(b)
+        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(strict_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return len(a) == len(b) and all(
+            strict_same(ka, kb) and strict_same(va, vb)
+            for (ka, va), (kb, vb) in zip(a.items(), b.items())
+        )
+    return a == b

@@ -7,7 +7,6 @@ encoding (tests at the end).
 from __future__ import annotations
 
 import array
-import math
 import pickle
 import sqlite3
 
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 
 from ambervault import Cbor, InvalidArgument, InvalidTypeError, Json, KVault, MsgPack, Pickle
+from conftest import strict_same
 
 HEADER = bytes([0x89, 0x4B, 1])
 
@@ -46,19 +46,6 @@ def kv(path):
         yield vault
 
 
-def same(a, b) -> bool:
-    """Equal with the same type; NaN equals NaN; -0.0 differs from 0.0."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
-    if isinstance(a, np.ndarray):
-        return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b
 
 
 SCALARS = {
@@ -90,7 +77,7 @@ SCALARS = {
 @pytest.mark.parametrize("value", SCALARS.values(), ids=SCALARS.keys())
 def test_round_trip_keeps_type_and_value(kv, value):
     kv["k"] = value
-    assert same(kv["k"], value)
+    assert strict_same(kv["k"], value)
 
 
 def test_tuples_come_back_as_lists(kv):
@@ -127,7 +114,7 @@ def test_numpy_arrays_round_trip(kv, value):
 def test_numpy_scalars_are_numbers(kv):
     kv["f"] = np.float32(1.5)
     kv["i"] = np.int64(-3)
-    assert same(kv["f"], 1.5) and same(kv["i"], -3)
+    assert strict_same(kv["f"], 1.5) and strict_same(kv["i"], -3)
 
 
 @pytest.mark.parametrize(
@@ -214,7 +201,7 @@ def test_streams_stay_raw(kv, tmp_path):
 def test_wrappers_force_an_encoding(kv, path, wrapper, encoding, value):
     kv["w"] = wrapper(value)
     assert stored(path, b"w")[:10] == header(encoding)
-    assert same(kv["w"], value)
+    assert strict_same(kv["w"], value)
 
 
 def test_json_wrapper_text_is_plain_json(kv, path):
@@ -364,7 +351,7 @@ def test_kohakuvault_reads_what_ambervault_writes(path, key):
     with KVault(path) as kv:
         kv[key] = value
     with kohakuvault.KVault(path) as other:
-        assert same(other[key], value)
+        assert strict_same(other[key], value)
 
 
 @pytest.mark.parametrize(
@@ -416,7 +403,7 @@ def test_ambervault_reads_what_kohakuvault_writes(path, key):
     if isinstance(expected, np.ndarray):
         assert np.array_equal(back, expected) and back.dtype == expected.dtype
     else:
-        assert same(back, expected)
+        assert strict_same(back, expected)
 
 
 def test_ambervault_reads_kohakuvault_pickles_only_after_opt_in(path):
@@ -439,7 +426,7 @@ def test_kohakuvault_int_float_heuristic_is_reproduced(path):
         expected = [other[f"v{i}"] for i in range(6)]
     with KVault(path) as kv:
         got = [kv[f"v{i}"] for i in range(6)]
-    assert all(same(a, b) for a, b in zip(got, expected)), (got, expected)
+    assert all(strict_same(a, b) for a, b in zip(got, expected)), (got, expected)
 
 
 def test_feature_rows_are_recorded_like_kohakuvault(path):

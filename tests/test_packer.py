@@ -28,7 +28,7 @@ from ambervault import (
     OutOfRangeError,
 )
 
-from conftest import run_python
+from conftest import run_python, strict_same
 
 INF = float("inf")
 NAN = float("nan")
@@ -137,22 +137,6 @@ ALL_DTYPES = [
 ]
 
 
-def strict_same(a, b):
-    """a == b, also checking types, NaN, the sign of zero and dict order."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        if math.isnan(a):
-            return math.isnan(b)
-        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(strict_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return len(a) == len(b) and all(
-            strict_same(ka, kb) and strict_same(va, vb)
-            for (ka, va), (kb, vb) in zip(a.items(), b.items())
-        )
-    return a == b
 
 
 def decoded(value, key=False):

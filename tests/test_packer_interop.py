@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from ambervault import DataPacker
+from conftest import strict_same
 
 K = kohakuvault.DataPacker
 
@@ -42,25 +43,6 @@ VEC_TYPES = {
 }
 
 
-def strict_same(a, b):
-    """a == b, also checking types, NaN, the sign of zero and dict order."""
-    if isinstance(a, np.ndarray):
-        return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
-                and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        if math.isnan(a):
-            return math.isnan(b)
-        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(strict_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return len(a) == len(b) and all(
-            strict_same(ka, kb) and strict_same(va, vb)
-            for (ka, va), (kb, vb) in zip(a.items(), b.items())
-        )
-    return a == b
 
 
 def same_unordered(a, b):
