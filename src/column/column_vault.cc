@@ -1,0 +1,626 @@
+// Copyright 2026 The AmberVault Authors. Licensed under the Apache License 2.0.
+//
+// ColumnVault: opening, the column catalog (col_meta), vault-wide caches
+// and the background flusher. Element operations are in column.cc.
+
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "ambervault/column_vault.h"
+#include "ambervault/packer.h"
+#include "column/locked.h"
+#include "column/var_data.h"
+#include "column/vault_state.h"
+#include "sqlite/statement.h"
+#include "sqlite/transaction.h"
+
+namespace ambervault {
+
+using column::ChunkStore;
+using column::ColumnState;
+using column::VaultState;
+using sqlite::Statement;
+using sqlite::StatementUse;
+using sqlite::Transaction;
+
+namespace column {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS kohakuvault_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS col_meta (
+  col_id INTEGER PRIMARY KEY,
+  name TEXT UNIQUE NOT NULL,
+  dtype TEXT NOT NULL,
+  elem_size INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  chunk_bytes INTEGER NOT NULL,
+  min_chunk_bytes INTEGER DEFAULT 131072,
+  max_chunk_bytes INTEGER DEFAULT 16777216
+);
+CREATE INDEX IF NOT EXISTS col_meta_name_idx ON col_meta(name);
+CREATE TABLE IF NOT EXISTS col_chunks (
+  col_id INTEGER NOT NULL,
+  chunk_idx INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  actual_size INTEGER NOT NULL,
+  bytes_used INTEGER NOT NULL DEFAULT 0,
+  has_deleted INTEGER NOT NULL DEFAULT 0,
+  start_elem_idx INTEGER DEFAULT 0,
+  end_elem_idx INTEGER DEFAULT 0,
+  PRIMARY KEY (col_id, chunk_idx),
+  FOREIGN KEY (col_id) REFERENCES col_meta(col_id) ON DELETE CASCADE
+);
+)sql";
+
+constexpr int kSchemaVersion = 2;
+constexpr const char* kIndexDtype = "adaptive_idx";
+
+struct MetaRow {
+  int64_t col_id = 0;
+  std::string dtype;
+  int64_t elem_size = 0;
+  int64_t min_chunk = 0;
+  int64_t max_chunk = 0;
+};
+
+Result<std::optional<MetaRow>> FindRow(sqlite::Connection* conn,
+                                       std::string_view name) {
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      Statement * st,
+      conn->Prepare("SELECT col_id, dtype, elem_size, min_chunk_bytes, "
+                    "max_chunk_bytes FROM col_meta WHERE name = ?1"));
+  StatementUse use(st);
+  AMBERVAULT_RETURN_IF_ERROR(st->BindText(1, name));
+  AMBERVAULT_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return std::optional<MetaRow>();
+  MetaRow m;
+  m.col_id = st->ColumnInt64(0);
+  auto dtype = st->ColumnBlob(1);
+  m.dtype.assign(dtype.data(), dtype.size());
+  m.elem_size = st->ColumnInt64(2);
+  m.min_chunk = st->ColumnInt64(3);
+  m.max_chunk = st->ColumnInt64(4);
+  return std::optional<MetaRow>(std::move(m));
+}
+
+Result<ChunkSizes> StoredSizes(const MetaRow& m, std::string_view name) {
+  if (m.min_chunk < 1 || m.max_chunk < m.min_chunk ||
+      m.max_chunk < std::max<int64_t>(m.elem_size, 1) || m.max_chunk > INT32_MAX) {
+    return Status::Corruption("column '" + std::string(name) +
+                              "' has invalid chunk sizes in col_meta");
+  }
+  return ChunkSizes{m.min_chunk, m.max_chunk};
+}
+
+Result<int64_t> InsertRow(sqlite::Connection* conn, std::string_view name,
+                          std::string_view dtype, int64_t elem_size,
+                          const ChunkSizes& sizes) {
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      Statement * st,
+      conn->Prepare("INSERT INTO col_meta (name, dtype, elem_size, length, "
+                    "chunk_bytes, min_chunk_bytes, max_chunk_bytes) "
+                    "VALUES (?1, ?2, ?3, 0, ?4, ?4, ?5)"));
+  StatementUse use(st);
+  AMBERVAULT_RETURN_IF_ERROR(st->BindText(1, name));
+  AMBERVAULT_RETURN_IF_ERROR(st->BindText(2, dtype));
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(3, elem_size));
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(4, sizes.min));
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(5, sizes.max));
+  AMBERVAULT_RETURN_IF_ERROR(st->Exec());
+  return sqlite3_last_insert_rowid(conn->db());
+}
+
+Status DeleteRow(sqlite::Connection* conn, int64_t col_id) {
+  AMBERVAULT_RETURN_IF_ERROR(ChunkStore(conn, col_id).DeleteFrom(0));
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      Statement * st, conn->Prepare("DELETE FROM col_meta WHERE col_id = ?1"));
+  StatementUse use(st);
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, col_id));
+  return st->Exec();
+}
+
+std::string DataName(std::string_view name) { return std::string(name) + "_data"; }
+std::string IdxName(std::string_view name) { return std::string(name) + "_idx"; }
+
+Status InitSchema(sqlite::Connection* conn, bool read_only) {
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      int64_t tables,
+      conn->QueryInt64("SELECT count(*) FROM sqlite_master WHERE type = "
+                       "'table' AND name IN ('kohakuvault_meta', 'col_meta', "
+                       "'col_chunks')"));
+  if (tables < 3) {
+    if (read_only) {
+      return Status::NotFound("the file has no column tables (opened "
+                              "read-only, so they cannot be created)");
+    }
+    AMBERVAULT_ASSIGN_OR_RETURN(
+        Transaction txn, Transaction::Begin(conn, Transaction::Mode::kImmediate));
+    AMBERVAULT_RETURN_IF_ERROR(conn->Exec(kSchema));
+    AMBERVAULT_RETURN_IF_ERROR(conn->Exec(
+        "INSERT OR IGNORE INTO kohakuvault_meta (key, value) "
+        "VALUES ('schema_version', '2')"));
+    AMBERVAULT_RETURN_IF_ERROR(txn.Commit());
+  }
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      std::string version,
+      conn->QueryText("SELECT value FROM kohakuvault_meta WHERE key = "
+                      "'schema_version'"));
+  if (!version.empty() && version != std::to_string(kSchemaVersion)) {
+    return Status::NotSupported(
+        "the file's column schema_version is " + version +
+        "; this version of AmberVault reads version 2 (KohakuVault 0.6 to "
+        "0.9). Files of KohakuVault 1.0+ keep columns in other tables.");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ VaultState
+
+VaultState::~VaultState() {
+  {
+    std::lock_guard<std::mutex> f(flusher_mu);
+    StopFlusher();
+  }
+  std::lock_guard<std::mutex> l(mu);
+  if (conn != nullptr && !InForkedChild()) {
+    Result<size_t> r = FlushAllLocked();
+    if (!r.ok()) {
+      std::fprintf(stderr, "ambervault: ColumnVault closed without writing "
+                           "its cache: %s\n", r.status().ToString().c_str());
+    }
+  }
+  conn.reset();
+}
+
+bool VaultState::InForkedChild() const {
+  return sqlite::ForkGeneration() != generation;
+}
+
+Status VaultState::ForkedChildError() {
+  return Status::NotSupported(
+      "this ColumnVault was opened in another process (before fork()); open "
+      "a new ColumnVault in this process");
+}
+
+Status VaultState::CheckUsableLocked() const {
+  if (InForkedChild()) return ForkedChildError();
+  if (conn == nullptr) return Status::Closed("ColumnVault is closed");
+  return Status::OK();
+}
+
+Result<ColumnState*> VaultState::StateLocked(int64_t col_id) {
+  auto it = columns.find(col_id);
+  if (it == columns.end()) {
+    return Status::NotFound("the column was deleted");
+  }
+  return &it->second;
+}
+
+Result<int64_t> VaultState::StoredLengthLocked(const ColumnState& c) {
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      Statement * st,
+      conn->Prepare("SELECT length FROM col_meta WHERE col_id = ?1"));
+  StatementUse use(st);
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, c.length_col()));
+  AMBERVAULT_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) {
+    return Status::NotFound("column '" + c.name + "' was deleted");
+  }
+  const int64_t n = st->ColumnInt64(0);
+  if (n < 0) return Status::Corruption("column '" + c.name + "' has a negative length");
+  return n;
+}
+
+Status VaultState::SetStoredLengthLocked(const ColumnState& c, int64_t length) {
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      Statement * st,
+      conn->Prepare("UPDATE col_meta SET length = ?1 WHERE col_id = ?2"));
+  StatementUse use(st);
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, length));
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(2, c.length_col()));
+  AMBERVAULT_RETURN_IF_ERROR(st->Exec());
+  if (conn->changes() != 1) {
+    return Status::NotFound("column '" + c.name + "' was deleted");
+  }
+  return Status::OK();
+}
+
+Result<size_t> VaultState::FlushLocked(ColumnState* c) {
+  if (c->cache.empty()) return size_t{0};
+  AMBERVAULT_RETURN_IF_ERROR(AppendLocked(c, c->cache.data, c->cache.ends));
+  const size_t bytes = c->cache.bytes();
+  c->cache.Clear();
+  return bytes;
+}
+
+Result<size_t> VaultState::FlushAllLocked() {
+  size_t total = 0;
+  for (auto& [id, c] : columns) {
+    AMBERVAULT_ASSIGN_OR_RETURN(size_t n, FlushLocked(&c));
+    total += n;
+  }
+  return total;
+}
+
+void VaultState::StartFlusher(double interval_seconds) {
+  {
+    std::lock_guard<std::mutex> l(mu);
+    flusher_stop = false;
+  }
+  flusher = std::thread([this, interval_seconds] { FlusherLoop(interval_seconds); });
+}
+
+void VaultState::StopFlusher() {
+  if (!flusher.joinable()) return;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    flusher_stop = true;
+  }
+  flusher_cv.notify_all();
+  flusher.join();
+}
+
+void VaultState::FlusherLoop(double interval_seconds) {
+  using Clock = std::chrono::steady_clock;
+  const auto interval = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(interval_seconds));
+  const auto tick = std::clamp<Clock::duration>(
+      interval / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(500));
+  std::unique_lock<std::mutex> l(mu);
+  while (!flusher_stop) {
+    flusher_cv.wait_for(l, tick);
+    if (flusher_stop || conn == nullptr) break;
+    if (cache_locks.load() > 0) continue;
+    const auto now = Clock::now();
+    for (auto& [id, c] : columns) {
+      if (c.cache.empty() || now - c.cache.oldest < interval) continue;
+      // A failed flush keeps the data; the next tick (or an explicit
+      // flush, which reports the error) tries again.
+      (void)FlushLocked(&c);
+    }
+  }
+}
+
+}  // namespace column
+
+// ------------------------------------------------------------ ColumnVault
+
+ColumnVault::ColumnVault(std::shared_ptr<VaultState> state)
+    : state_(std::move(state)) {}
+
+ColumnVault::~ColumnVault() = default;  // VaultState flushes and closes
+
+Result<std::unique_ptr<ColumnVault>> ColumnVault::Open(
+    const std::string& path, const ColumnVaultOptions& options) {
+  AMBERVAULT_RETURN_IF_ERROR(
+      column::AlignChunkSizes(1, options.min_chunk_bytes, options.max_chunk_bytes)
+          .status());
+  auto state = std::make_shared<VaultState>();
+  state->path = path;
+  state->options = options;
+  state->generation = sqlite::ForkGeneration();
+  AMBERVAULT_ASSIGN_OR_RETURN(state->conn,
+                              sqlite::Connection::Open(path, options.open));
+  VaultState* v = state.get();
+  Status s = sqlite::RetryOnBusy(options.retry, [v] {
+    std::lock_guard<std::mutex> l(v->mu);
+    return column::InitSchema(v->conn.get(), v->options.open.read_only);
+  });
+  if (!s.ok()) return s.WithContext("cannot open '" + path + "'");
+  return std::unique_ptr<ColumnVault>(new ColumnVault(std::move(state)));
+}
+
+namespace {
+
+// Loads the state of the column named `name` (logical name) into the
+// vault, or NotFound.
+Result<Column> LoadColumnLocked(const std::shared_ptr<VaultState>& v,
+                                std::string_view name) {
+  sqlite::Connection* conn = v->conn.get();
+  ColumnState c;
+  c.name = std::string(name);
+  AMBERVAULT_ASSIGN_OR_RETURN(auto data, column::FindRow(conn, column::DataName(name)));
+  AMBERVAULT_ASSIGN_OR_RETURN(auto idx, column::FindRow(conn, column::IdxName(name)));
+  if (data && idx && idx->dtype == column::kIndexDtype) {
+    if (idx->elem_size != column::kIndexEntryBytes) {
+      return Status::Corruption("column '" + c.name + "' has a bad index row");
+    }
+    c.col_id = data->col_id;
+    c.idx_col_id = idx->col_id;
+    c.dtype = data->dtype;
+    c.elem_size = 0;
+    AMBERVAULT_ASSIGN_OR_RETURN(c.sizes, column::StoredSizes(*data, name));
+    AMBERVAULT_ASSIGN_OR_RETURN(c.idx_sizes, column::StoredSizes(*idx, name));
+  } else {
+    AMBERVAULT_ASSIGN_OR_RETURN(auto row, column::FindRow(conn, name));
+    if (!row || row->dtype == column::kIndexDtype) {
+      return Status::NotFound("no column named '" + c.name + "'");
+    }
+    Result<DataPacker> packer = DataPacker::Create(row->dtype);
+    if (packer.ok() && packer->is_varsize()) {
+      return Status::Corruption("column '" + c.name + "' has variable-size dtype '" +
+                                row->dtype + "' but no index");
+    }
+    if (row->elem_size < 1 ||
+        (packer.ok() && packer->elem_size() != static_cast<size_t>(row->elem_size))) {
+      return Status::Corruption("column '" + c.name + "' has element size " +
+                                std::to_string(row->elem_size) + " for dtype '" +
+                                row->dtype + "'");
+    }
+    c.col_id = row->col_id;
+    c.dtype = row->dtype;
+    c.elem_size = static_cast<size_t>(row->elem_size);
+    AMBERVAULT_ASSIGN_OR_RETURN(c.sizes, column::StoredSizes(*row, name));
+    if (c.sizes.max % row->elem_size != 0) {
+      return Status::Corruption("column '" + c.name +
+                                "' has a chunk size that is not a multiple of "
+                                "its element size");
+    }
+  }
+  auto [it, inserted] = v->columns.try_emplace(c.col_id);
+  if (inserted) {
+    it->second = std::move(c);
+    if (v->vault_cache) {
+      it->second.cache.enabled = true;
+      it->second.cache.options = *v->vault_cache;
+    }
+  }
+  const ColumnState& s = it->second;
+  return Column(v, s.col_id, s.name, s.dtype, s.elem_size);
+}
+
+Status CheckName(std::string_view name) {
+  if (name.empty()) return Status::InvalidArgument("column name must not be empty");
+  if (name.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("column name must not contain NUL");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Column> ColumnVault::CreateColumn(std::string_view name,
+                                         std::string_view dtype) {
+  AMBERVAULT_RETURN_IF_ERROR(CheckName(name));
+  AMBERVAULT_ASSIGN_OR_RETURN(DataPacker packer, DataPacker::Create(dtype));
+  const int64_t elem = static_cast<int64_t>(packer.elem_size());
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      column::ChunkSizes sizes,
+      column::AlignChunkSizes(elem == 0 ? 1 : elem, state_->options.min_chunk_bytes,
+                              state_->options.max_chunk_bytes));
+  const std::shared_ptr<VaultState>& v = state_;
+  return column::Locked(v.get(), [&]() -> Result<Column> {
+    sqlite::Connection* conn = v->conn.get();
+    AMBERVAULT_ASSIGN_OR_RETURN(
+        Transaction txn, Transaction::Begin(conn, Transaction::Mode::kImmediate));
+    for (const std::string& taken :
+         {std::string(name), column::DataName(name), column::IdxName(name)}) {
+      AMBERVAULT_ASSIGN_OR_RETURN(auto row, column::FindRow(conn, taken));
+      if (row) {
+        return Status::InvalidArgument("column name '" + std::string(name) +
+                                       "' is already in use ('" + taken +
+                                       "' exists)");
+      }
+    }
+    if (elem > 0) {
+      AMBERVAULT_RETURN_IF_ERROR(
+          column::InsertRow(conn, name, dtype, elem, sizes).status());
+    } else {
+      AMBERVAULT_RETURN_IF_ERROR(
+          column::InsertRow(conn, column::DataName(name), dtype, 1, sizes).status());
+      AMBERVAULT_ASSIGN_OR_RETURN(
+          column::ChunkSizes idx_sizes,
+          column::AlignChunkSizes(column::kIndexEntryBytes,
+                                  v->options.min_chunk_bytes,
+                                  v->options.max_chunk_bytes));
+      AMBERVAULT_RETURN_IF_ERROR(column::InsertRow(conn, column::IdxName(name),
+                                                   column::kIndexDtype,
+                                                   column::kIndexEntryBytes, idx_sizes)
+                                     .status());
+    }
+    AMBERVAULT_RETURN_IF_ERROR(txn.Commit());
+    return LoadColumnLocked(v, name);
+  });
+}
+
+Result<Column> ColumnVault::GetColumn(std::string_view name) {
+  const std::shared_ptr<VaultState>& v = state_;
+  return column::Locked(v.get(), [&]() -> Result<Column> {
+    AMBERVAULT_ASSIGN_OR_RETURN(
+        Transaction txn, Transaction::Begin(v->conn.get(), Transaction::Mode::kDeferred));
+    AMBERVAULT_ASSIGN_OR_RETURN(Column c, LoadColumnLocked(v, name));
+    AMBERVAULT_RETURN_IF_ERROR(txn.Commit());
+    return c;
+  });
+}
+
+Result<Column> ColumnVault::Ensure(std::string_view name, std::string_view dtype) {
+  for (int attempt = 0;; ++attempt) {
+    Result<Column> got = GetColumn(name);
+    if (got.ok()) {
+      AMBERVAULT_ASSIGN_OR_RETURN(DataPacker want, DataPacker::Create(dtype));
+      Result<DataPacker> have = DataPacker::Create(got->dtype());
+      if (!have.ok() || have->ToString() != want.ToString()) {
+        return Status::InvalidArgument("column '" + std::string(name) +
+                                       "' exists with dtype '" + got->dtype() +
+                                       "', not '" + std::string(dtype) + "'");
+      }
+      return got;
+    }
+    if (!got.status().IsNotFound()) return got.status();
+    Result<Column> made = CreateColumn(name, dtype);
+    // Another writer may have created it in between: look again, once.
+    if (made.ok() || attempt > 0 ||
+        made.status().code() != Status::Code::kInvalidArgument) {
+      return made;
+    }
+  }
+}
+
+Result<std::vector<ColumnInfo>> ColumnVault::ListColumns() {
+  VaultState* v = state_.get();
+  return column::Locked(v, [&]() -> Result<std::vector<ColumnInfo>> {
+    AMBERVAULT_ASSIGN_OR_RETURN(
+        Statement * st,
+        v->conn->Prepare("SELECT name, dtype, elem_size, length FROM col_meta "
+                         "ORDER BY col_id"));
+    StatementUse use(st);
+    struct Row {
+      std::string name, dtype;
+      int64_t elem_size, length;
+    };
+    std::vector<Row> rows;
+    std::map<std::string, size_t> by_name;
+    for (;;) {
+      AMBERVAULT_ASSIGN_OR_RETURN(bool more, st->Step());
+      if (!more) break;
+      auto n = st->ColumnBlob(0);
+      auto d = st->ColumnBlob(1);
+      rows.push_back(Row{std::string(n), std::string(d), st->ColumnInt64(2),
+                         st->ColumnInt64(3)});
+      by_name[rows.back().name] = rows.size() - 1;
+    }
+    auto ends_with = [](const std::string& s, std::string_view suffix) {
+      return s.size() > suffix.size() &&
+             s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    std::vector<ColumnInfo> out;
+    for (const Row& r : rows) {
+      if (ends_with(r.name, "_idx") && r.dtype == column::kIndexDtype) {
+        if (by_name.count(r.name.substr(0, r.name.size() - 4) + "_data")) continue;
+      }
+      if (ends_with(r.name, "_data")) {
+        const std::string base = r.name.substr(0, r.name.size() - 5);
+        auto idx = by_name.find(base + "_idx");
+        if (idx != by_name.end() && rows[idx->second].dtype == column::kIndexDtype) {
+          int64_t pending = 0;
+          for (const auto& [id, c] : v->columns) {
+            if (c.name == base && c.var_size()) pending = c.cache.count;
+          }
+          out.push_back(ColumnInfo{base, r.dtype, rows[idx->second].length + pending, 0});
+          continue;
+        }
+      }
+      int64_t pending = 0;
+      for (const auto& [id, c] : v->columns) {
+        if (c.name == r.name && !c.var_size()) pending = c.cache.count;
+      }
+      out.push_back(ColumnInfo{r.name, r.dtype, r.length + pending,
+                               static_cast<size_t>(std::max<int64_t>(r.elem_size, 0))});
+    }
+    return out;
+  });
+}
+
+Result<bool> ColumnVault::DeleteColumn(std::string_view name) {
+  VaultState* v = state_.get();
+  return column::Locked(v, [&]() -> Result<bool> {
+    sqlite::Connection* conn = v->conn.get();
+    AMBERVAULT_ASSIGN_OR_RETURN(
+        Transaction txn, Transaction::Begin(conn, Transaction::Mode::kImmediate));
+    std::vector<int64_t> ids;
+    AMBERVAULT_ASSIGN_OR_RETURN(auto data, column::FindRow(conn, column::DataName(name)));
+    AMBERVAULT_ASSIGN_OR_RETURN(auto idx, column::FindRow(conn, column::IdxName(name)));
+    if (data && idx && idx->dtype == column::kIndexDtype) {
+      ids = {data->col_id, idx->col_id};
+    } else {
+      AMBERVAULT_ASSIGN_OR_RETURN(auto row, column::FindRow(conn, name));
+      if (!row || row->dtype == column::kIndexDtype) return false;
+      ids = {row->col_id};
+    }
+    for (int64_t id : ids) AMBERVAULT_RETURN_IF_ERROR(column::DeleteRow(conn, id));
+    AMBERVAULT_RETURN_IF_ERROR(txn.Commit());
+    v->columns.erase(ids[0]);
+    return true;
+  });
+}
+
+Status ColumnVault::EnableCache(const ColumnCacheOptions& options) {
+  if (options.cap_bytes == 0 || options.flush_threshold == 0 ||
+      options.flush_interval_seconds < 0) {
+    return Status::InvalidArgument("cache sizes must be positive");
+  }
+  VaultState* v = state_.get();
+  if (v->InForkedChild()) return VaultState::ForkedChildError();
+  std::lock_guard<std::mutex> f(v->flusher_mu);
+  v->StopFlusher();
+  AMBERVAULT_RETURN_IF_ERROR(column::Locked(v, [&]() -> Status {
+    v->vault_cache = options;
+    for (auto& [id, c] : v->columns) {
+      c.cache.enabled = true;
+      c.cache.options = options;
+    }
+    return Status::OK();
+  }));
+  if (options.flush_interval_seconds > 0) v->StartFlusher(options.flush_interval_seconds);
+  return Status::OK();
+}
+
+Status ColumnVault::DisableCache() {
+  VaultState* v = state_.get();
+  if (v->InForkedChild()) return VaultState::ForkedChildError();
+  std::lock_guard<std::mutex> f(v->flusher_mu);
+  v->StopFlusher();
+  return column::Locked(v, [&]() -> Status {
+    AMBERVAULT_RETURN_IF_ERROR(v->FlushAllLocked().status());
+    v->vault_cache.reset();
+    for (auto& [id, c] : v->columns) c.cache.enabled = false;
+    return Status::OK();
+  });
+}
+
+Result<size_t> ColumnVault::FlushCache() {
+  VaultState* v = state_.get();
+  return column::Locked(v, [&] { return v->FlushAllLocked(); });
+}
+
+void ColumnVault::LockCache() { state_->cache_locks.fetch_add(1); }
+void ColumnVault::UnlockCache() {
+  int n = state_->cache_locks.load();
+  while (n > 0 && !state_->cache_locks.compare_exchange_weak(n, n - 1)) {
+  }
+}
+
+Status ColumnVault::Checkpoint() {
+  VaultState* v = state_.get();
+  return column::Locked(v, [&]() -> Status {
+    AMBERVAULT_RETURN_IF_ERROR(v->FlushAllLocked().status());
+    return v->conn->Checkpoint();
+  });
+}
+
+Status ColumnVault::Close() {
+  VaultState* v = state_.get();
+  if (v->InForkedChild()) return VaultState::ForkedChildError();
+  {
+    std::lock_guard<std::mutex> f(v->flusher_mu);
+    v->StopFlusher();
+  }
+  Status s = sqlite::RetryOnBusy(v->options.retry, [&]() -> Status {
+    std::lock_guard<std::mutex> l(v->mu);
+    if (v->conn == nullptr) return Status::OK();
+    return v->FlushAllLocked().status();
+  });
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> l(v->mu);
+  v->conn.reset();
+  v->columns.clear();
+  return Status::OK();
+}
+
+bool ColumnVault::closed() const {
+  std::lock_guard<std::mutex> l(state_->mu);
+  return state_->conn == nullptr;
+}
+
+const std::string& ColumnVault::path() const { return state_->path; }
+
+}  // namespace ambervault
