@@ -53,6 +53,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -148,6 +149,8 @@ class AMBERVAULT_EXPORT Column {
   // Writes pending elements; returns the bytes written.
   Result<size_t> FlushCache();
   bool cache_enabled() const;
+  // The cache's options while it is enabled.
+  std::optional<ColumnCacheOptions> cache_options() const;
 
   // Bytes allocated in chunks, and bytes no longer referenced (var-size
   // columns: left behind by updates and deletes; Compact() reclaims them).

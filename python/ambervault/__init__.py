@@ -15,6 +15,7 @@ except ImportError as exc:  # pragma: no cover - build problem
 from . import _errors
 from ._errors import *  # noqa: F403 - the exception classes and aliases
 from ._core import CSBTree, DataPacker, SkipList
+from .columns import Column, ColumnVault, VarSizeColumn
 from .kvault import KVault
 from .wrappers import Cbor, Json, MsgPack, Pickle
 
@@ -23,6 +24,9 @@ sqlite_version: str = _core.sqlite_version()
 
 __all__ = [
     "KVault",
+    "ColumnVault",
+    "Column",
+    "VarSizeColumn",
     "DataPacker",
     "CSBTree",
     "SkipList",

@@ -16,6 +16,7 @@ namespace ambervault::python {
 void RegisterKVault(nanobind::module_& m);
 void RegisterIndex(nanobind::module_& m);
 void RegisterPacker(nanobind::module_& m);
+void RegisterColumns(nanobind::module_& m);
 }  // namespace ambervault::python
 
 NB_MODULE(_core, m) {
@@ -27,4 +28,5 @@ NB_MODULE(_core, m) {
   ambervault::python::RegisterKVault(m);
   ambervault::python::RegisterIndex(m);
   ambervault::python::RegisterPacker(m);
+  ambervault::python::RegisterColumns(m);
 }

@@ -30,6 +30,7 @@
 
 #include "ambervault/packer.h"
 #include "errors.h"
+#include "packer_glue.h"
 #include "packer/byte_order.h"
 #include "py_numpy.h"
 #include "py_util.h"
@@ -608,6 +609,35 @@ nb::object UnpackManyNumpy(const DataPacker& p, std::string_view d, size_t count
   RaiseInvalidArgument("as_numpy=True needs a numeric or fixed-shape vec: dtype, not " + t.ToString());
 }
 
+// n fixed-size elements at the start of d, as a list (or one array).
+nb::object UnpackFixedElements(const DataPacker& p, std::string_view d, size_t n, bool as_numpy) {
+  const DType& t = p.dtype();
+  if (as_numpy) return UnpackManyNumpy(p, d, n);
+  if (t.kind == DType::Kind::kVector) {
+    // One (n, *shape) array, returned as the list of its rows (views):
+    // one allocation instead of n arrays.
+    nb::object all = UnpackManyNumpy(p, d, n);
+    PyObject* rows = PySequence_List(all.ptr());
+    if (rows == nullptr) ThrowPython();
+    return nb::steal(rows);
+  }
+  nb::object list = nb::steal(PyList_New(static_cast<Py_ssize_t>(n)));
+  if (!list.is_valid()) ThrowPython();
+  if (IsScalarKind(t.kind)) {
+    for (size_t i = 0; i < n; ++i) {
+      PyObject* v = LoadScalar(t, d.data() + i * t.fixed_size);
+      if (v == nullptr) ThrowPython();
+      PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), v);
+    }
+    return list;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    nb::object v = UnpackOne(p, d.substr(i * t.fixed_size, t.fixed_size));
+    PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), v.release().ptr());
+  }
+  return list;
+}
+
 nb::object UnpackMany(const DataPacker& p, nb::handle data, nb::handle count_obj, nb::handle offsets_obj,
                       bool as_numpy) {
   InputBytes in(data, "data");
@@ -634,30 +664,7 @@ nb::object UnpackMany(const DataPacker& p, nb::handle data, nb::handle count_obj
       ThrowIfError(r.status());
       n = *r;
     }
-    if (as_numpy) return UnpackManyNumpy(p, d, n);
-    if (t.kind == DType::Kind::kVector) {
-      // One (n, *shape) array, returned as the list of its rows (views):
-      // one allocation instead of n arrays.
-      nb::object all = UnpackManyNumpy(p, d, n);
-      PyObject* rows = PySequence_List(all.ptr());
-      if (rows == nullptr) ThrowPython();
-      return nb::steal(rows);
-    }
-    nb::object list = nb::steal(PyList_New(static_cast<Py_ssize_t>(n)));
-    if (!list.is_valid()) ThrowPython();
-    if (IsScalarKind(t.kind)) {
-      for (size_t i = 0; i < n; ++i) {
-        PyObject* v = LoadScalar(t, d.data() + i * t.fixed_size);
-        if (v == nullptr) ThrowPython();
-        PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), v);
-      }
-      return list;
-    }
-    for (size_t i = 0; i < n; ++i) {
-      nb::object v = UnpackOne(p, d.substr(i * t.fixed_size, t.fixed_size));
-      PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), v.release().ptr());
-    }
-    return list;
+    return UnpackFixedElements(p, d, n, as_numpy);
   }
   if (as_numpy) RaiseInvalidArgument("as_numpy=True needs a fixed-size numeric or vec: dtype, not " + t.ToString());
   nb::list result;
@@ -849,6 +856,18 @@ void AddFastMethod(nb::handle cls, PyMethodDef* def) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------ packer_glue.h
+
+void PackElement(const DataPacker& p, PyObject* value, std::string* out) { PackOne(p, value, out); }
+
+nb::object UnpackElement(const DataPacker& p, std::string_view element) { return UnpackOne(p, element); }
+
+nb::object PackValues(const DataPacker& p, nb::handle values) { return PackMany(p, values); }
+
+nb::object UnpackFixed(const DataPacker& p, std::string_view data, size_t n, bool as_numpy) {
+  return UnpackFixedElements(p, data, n, as_numpy);
+}
 
 void RegisterPacker(nb::module_& m) {
   using namespace nb::literals;

@@ -446,6 +446,14 @@ bool Column::cache_enabled() const {
   return it != v->columns.end() && it->second.cache.enabled;
 }
 
+std::optional<ColumnCacheOptions> Column::cache_options() const {
+  VaultState* v = vault_.get();
+  std::lock_guard<std::mutex> l(v->mu);
+  auto it = v->columns.find(col_id_);
+  if (it == v->columns.end() || !it->second.cache.enabled) return std::nullopt;
+  return it->second.cache.options;
+}
+
 Result<Column::Storage> Column::StorageInfo() const {
   VaultState* v = vault_.get();
   return WithColumn(v, col_id_, [&](ColumnState* c) -> Result<Storage> {
