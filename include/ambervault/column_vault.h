@@ -66,7 +66,15 @@
 namespace ambervault {
 
 struct AMBERVAULT_EXPORT ColumnVaultOptions {
-  OpenOptions open;
+  // Connection settings, with one change from OpenOptions' defaults: a
+  // file created here gets 4 KiB pages (as KohakuVault's ColumnVault), so
+  // a small append commits a few KiB of WAL instead of several 32 KiB
+  // pages. A file created by a KVault keeps its 32 KiB pages.
+  OpenOptions open = [] {
+    OpenOptions o;
+    o.page_size = 4096;
+    return o;
+  }();
   RetryOptions retry;
   // Chunk sizes given to columns created by this vault (stored per column;
   // a column keeps its own sizes when reopened). A new chunk starts at

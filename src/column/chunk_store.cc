@@ -113,9 +113,48 @@ Status BlobCursor::Write(int64_t rowid, const void* src, int64_t n,
   return Status::OK();
 }
 
+// ------------------------------------------------------------ BlobPool
+
+Status BlobPool::Read(int64_t rowid, void* dst, int64_t n, int64_t offset) {
+  if (n == 0) return Status::OK();
+  auto it = handles_.find(rowid);
+  if (it == handles_.end()) {
+    if (handles_.size() >= kMaxHandles) Clear();
+    sqlite3_blob* blob = nullptr;
+    int rc = sqlite3_blob_open(conn_->db(), "main", "col_chunks", "data", rowid,
+                               0, &blob);
+    if (rc != SQLITE_OK) {
+      sqlite3_blob_close(blob);
+      return sqlite::FromSqlite(rc, conn_->db(), "open column chunk");
+    }
+    it = handles_.emplace(rowid, blob).first;
+  }
+  if (offset < 0 || offset + n > sqlite3_blob_bytes(it->second)) {
+    return Status::Corruption("column chunk is shorter than its index says");
+  }
+  int rc = sqlite3_blob_read(it->second, dst, static_cast<int>(n),
+                             static_cast<int>(offset));
+  if (rc != SQLITE_OK) {
+    sqlite3_blob_close(it->second);
+    handles_.erase(it);
+    return sqlite::FromSqlite(rc, conn_->db(), "read column chunk");
+  }
+  return Status::OK();
+}
+
+void BlobPool::Clear() {
+  for (auto& [rowid, blob] : handles_) sqlite3_blob_close(blob);
+  handles_.clear();
+}
+
 // ------------------------------------------------------------ ChunkStore
 
 Result<std::optional<ChunkRow>> ChunkStore::Find(int64_t chunk_idx) {
+  if (cache_ != nullptr) {
+    auto& rows = (*cache_)[col_id_];
+    auto it = rows.find(chunk_idx);
+    if (it != rows.end()) return std::optional<ChunkRow>(it->second);
+  }
   AMBERVAULT_ASSIGN_OR_RETURN(
       Statement * st,
       conn_->Prepare("SELECT rowid, " SIZE_OF_DATA ", bytes_used FROM col_chunks "
@@ -125,8 +164,9 @@ Result<std::optional<ChunkRow>> ChunkStore::Find(int64_t chunk_idx) {
   AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(2, chunk_idx));
   AMBERVAULT_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<ChunkRow>();
-  return std::optional<ChunkRow>(
-      ChunkRow{st->ColumnInt64(0), st->ColumnInt64(1), st->ColumnInt64(2)});
+  const ChunkRow found{st->ColumnInt64(0), st->ColumnInt64(1), st->ColumnInt64(2)};
+  if (cache_ != nullptr) (*cache_)[col_id_][chunk_idx] = found;
+  return std::optional<ChunkRow>(found);
 }
 
 Result<std::optional<std::pair<int64_t, ChunkRow>>> ChunkStore::Last() {
@@ -187,34 +227,86 @@ Status ChunkStore::Grow(int64_t chunk_idx, ChunkRow* row, int64_t size) {
   return Status::OK();
 }
 
-Status ChunkStore::SetBytesUsed(int64_t chunk_idx, int64_t bytes_used) {
+Result<DataCursor> ChunkStore::Cursor(int64_t chunk_idx, const ChunkRow& row) {
   AMBERVAULT_ASSIGN_OR_RETURN(
       Statement * st,
-      conn_->Prepare("UPDATE col_chunks SET bytes_used = ?1 "
-                     "WHERE col_id = ?2 AND chunk_idx = ?3"));
+      conn_->Prepare("SELECT used, claimed FROM ambervault_col_cursor "
+                     "WHERE col_id = ?1 AND chunk_idx = ?2"));
   StatementUse use(st);
-  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, bytes_used));
-  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(2, col_id_));
-  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(3, chunk_idx));
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, col_id_));
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(2, chunk_idx));
+  AMBERVAULT_ASSIGN_OR_RETURN(bool found, st->Step());
+  DataCursor c;
+  if (found && st->ColumnInt64(1) == row.bytes_used) {
+    c.used = st->ColumnInt64(0);
+  } else {
+    c.used = row.bytes_used;  // KohakuVault's cursor (or none of ours)
+  }
+  c.used = std::clamp<int64_t>(c.used, 0, row.size);
+  c.claimed = row.bytes_used == row.size;
+  return c;
+}
+
+Status ChunkStore::SetCursor(int64_t chunk_idx, ChunkRow* row, bool claimed,
+                             int64_t used) {
+  if (!claimed || row->bytes_used != row->size) {
+    AMBERVAULT_ASSIGN_OR_RETURN(
+        Statement * st,
+        conn_->Prepare("UPDATE col_chunks SET bytes_used = ?1 "
+                       "WHERE col_id = ?2 AND chunk_idx = ?3"));
+    StatementUse use(st);
+    AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, row->size));
+    AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(2, col_id_));
+    AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(3, chunk_idx));
+    AMBERVAULT_RETURN_IF_ERROR(st->Exec());
+    row->bytes_used = row->size;
+  }
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      Statement * st,
+      conn_->Prepare("INSERT OR REPLACE INTO ambervault_col_cursor "
+                     "(col_id, chunk_idx, used, claimed) VALUES (?1, ?2, ?3, ?4)"));
+  StatementUse use(st);
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, col_id_));
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(2, chunk_idx));
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(3, used));
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(4, row->bytes_used));
   return st->Exec();
 }
 
 Status ChunkStore::DeleteFrom(int64_t first) {
-  AMBERVAULT_ASSIGN_OR_RETURN(
-      Statement * st,
-      conn_->Prepare(
-          "DELETE FROM col_chunks WHERE col_id = ?1 AND chunk_idx >= ?2"));
-  StatementUse use(st);
-  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, col_id_));
-  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(2, first > 0 ? first : INT64_MIN));
-  return st->Exec();
+  for (const char* sql :
+       {"DELETE FROM col_chunks WHERE col_id = ?1 AND chunk_idx >= ?2",
+        "DELETE FROM ambervault_col_cursor WHERE col_id = ?1 AND chunk_idx >= ?2"}) {
+    AMBERVAULT_ASSIGN_OR_RETURN(Statement * st, conn_->Prepare(sql));
+    StatementUse use(st);
+    AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, col_id_));
+    AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(2, first > 0 ? first : INT64_MIN));
+    AMBERVAULT_RETURN_IF_ERROR(st->Exec());
+  }
+  return Status::OK();
+}
+
+Status ChunkStore::DeleteBelow(int64_t first) {
+  for (const char* sql :
+       {"DELETE FROM col_chunks WHERE col_id = ?1 AND chunk_idx < ?2",
+        "DELETE FROM ambervault_col_cursor WHERE col_id = ?1 AND chunk_idx < ?2"}) {
+    AMBERVAULT_ASSIGN_OR_RETURN(Statement * st, conn_->Prepare(sql));
+    StatementUse use(st);
+    AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, col_id_));
+    AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(2, first));
+    AMBERVAULT_RETURN_IF_ERROR(st->Exec());
+  }
+  return Status::OK();
 }
 
 Status ChunkStore::Totals(int64_t* chunks, int64_t* allocated, int64_t* used) {
   AMBERVAULT_ASSIGN_OR_RETURN(
       Statement * st,
-      conn_->Prepare("SELECT count(*), total(" SIZE_OF_DATA "), total(bytes_used) "
-                     "FROM col_chunks WHERE col_id = ?1"));
+      conn_->Prepare("SELECT count(*), total(" SIZE_OF_DATA "), "
+                     "total(CASE WHEN s.claimed = c.bytes_used THEN s.used "
+                     "ELSE c.bytes_used END) FROM col_chunks c "
+                     "LEFT JOIN ambervault_col_cursor s USING (col_id, chunk_idx) "
+                     "WHERE c.col_id = ?1"));
   StatementUse use(st);
   AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, col_id_));
   AMBERVAULT_ASSIGN_OR_RETURN(bool row, st->Step());
@@ -228,7 +320,7 @@ Status ChunkStore::Totals(int64_t* chunks, int64_t* allocated, int64_t* used) {
 // ------------------------------------------------------------ StrideArray
 
 Status StrideArray::Read(int64_t offset, int64_t n, char* dst,
-                         BlobCursor* cursor) {
+                         BlobSource* cursor) {
   const int64_t stride = sizes_.max;
   while (n > 0) {
     const int64_t chunk = offset / stride;

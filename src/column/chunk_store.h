@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 #include <string_view>
 
 #include "ambervault/status.h"
@@ -47,20 +48,43 @@ Result<ChunkSizes> AlignChunkSizes(int64_t elem_size, int64_t min_bytes,
 struct ChunkRow {
   int64_t rowid = 0;
   int64_t size = 0;        // length(data)
-  int64_t bytes_used = 0;  // write cursor (var-size data chunks)
+  int64_t bytes_used = 0;  // KohakuVault's write cursor (var-size data)
+};
+
+// Var-size data chunks: where AmberVault's next element goes.
+//
+// KohakuVault keeps its write cursor in col_chunks.bytes_used, but
+// updating any column of a chunk row makes SQLite rebuild the whole row,
+// blob included (O(chunk size) per append). So AmberVault marks a data
+// chunk it writes as full for KohakuVault (bytes_used = its size, set once
+// per chunk) and keeps its own cursor in a small side table:
+//   ambervault_col_cursor(col_id, chunk_idx, used, claimed)
+// A cursor row is trusted only while the chunk's bytes_used still equals
+// `claimed`; if KohakuVault wrote to the chunk since (it appends past
+// bytes_used, growing the chunk), bytes_used is the cursor.
+struct DataCursor {
+  int64_t used = 0;       // next free byte
+  bool claimed = false;   // bytes_used == size: KohakuVault will not write here
+};
+
+// Reads byte ranges of chunk rows.
+class BlobSource {
+ public:
+  virtual ~BlobSource() = default;
+  virtual Status Read(int64_t rowid, void* dst, int64_t n, int64_t offset) = 0;
 };
 
 // One sqlite3_blob handle moved from row to row with sqlite3_blob_reopen
 // (much cheaper than opening a handle per row). Closed on destruction.
-class BlobCursor {
+class BlobCursor : public BlobSource {
  public:
   BlobCursor(sqlite::Connection* conn, bool writable)
       : conn_(conn), writable_(writable) {}
-  ~BlobCursor();
+  ~BlobCursor() override;
   BlobCursor(const BlobCursor&) = delete;
   BlobCursor& operator=(const BlobCursor&) = delete;
 
-  Status Read(int64_t rowid, void* dst, int64_t n, int64_t offset);
+  Status Read(int64_t rowid, void* dst, int64_t n, int64_t offset) override;
   Status Write(int64_t rowid, const void* src, int64_t n, int64_t offset);
   void Close();
 
@@ -72,10 +96,37 @@ class BlobCursor {
   int64_t rowid_ = -1;
 };
 
+// Read-only handles kept open on several rows for the life of one read
+// snapshot. A handle remembers where a row's overflow pages are, so
+// repeated reads deep inside a large chunk skip walking the page chain.
+// Clear() before the snapshot ends.
+class BlobPool : public BlobSource {
+ public:
+  explicit BlobPool(sqlite::Connection* conn) : conn_(conn) {}
+  ~BlobPool() override { Clear(); }
+  BlobPool(const BlobPool&) = delete;
+  BlobPool& operator=(const BlobPool&) = delete;
+
+  Status Read(int64_t rowid, void* dst, int64_t n, int64_t offset) override;
+  void Clear();
+
+ private:
+  static constexpr size_t kMaxHandles = 16;
+  sqlite::Connection* conn_;
+  std::unordered_map<int64_t, sqlite3_blob*> handles_;
+};
+
+// Rows of col_chunks already looked up in the current read snapshot,
+// by (col_id, chunk_idx).
+using ChunkRowCache = std::unordered_map<int64_t, std::unordered_map<int64_t, ChunkRow>>;
+
 class ChunkStore {
  public:
-  ChunkStore(sqlite::Connection* conn, int64_t col_id)
-      : conn_(conn), col_id_(col_id) {}
+  // With `cache`, Find() remembers rows (only valid within one snapshot
+  // and without writes).
+  ChunkStore(sqlite::Connection* conn, int64_t col_id,
+             ChunkRowCache* cache = nullptr)
+      : conn_(conn), col_id_(col_id), cache_(cache) {}
 
   int64_t col_id() const { return col_id_; }
   sqlite::Connection* conn() const { return conn_; }
@@ -90,15 +141,23 @@ class ChunkStore {
                           int64_t bytes_used);
   // Extends a chunk with zeros to `size` bytes (rowid unchanged).
   Status Grow(int64_t chunk_idx, ChunkRow* row, int64_t size);
-  Status SetBytesUsed(int64_t chunk_idx, int64_t bytes_used);
+  // Var-size data chunks (see DataCursor).
+  Result<DataCursor> Cursor(int64_t chunk_idx, const ChunkRow& row);
+  // Records that `used` bytes of the chunk are taken, claiming the whole
+  // chunk from KohakuVault first when it is not claimed yet.
+  Status SetCursor(int64_t chunk_idx, ChunkRow* row, bool claimed, int64_t used);
   // Deletes chunks with index >= first (all when first <= 0).
   Status DeleteFrom(int64_t first);
-  // Every chunk: count, allocated bytes, sum of bytes_used.
+  // Deletes chunks with index < first.
+  Status DeleteBelow(int64_t first);
+  // Every chunk: count, allocated bytes, bytes taken by elements (live or
+  // not).
   Status Totals(int64_t* chunks, int64_t* allocated, int64_t* used);
 
  private:
   sqlite::Connection* conn_;
   int64_t col_id_;
+  ChunkRowCache* cache_;
 };
 
 // A byte array over a ChunkStore at a fixed stride (see file comment).
@@ -109,7 +168,7 @@ class StrideArray {
 
   // Reads [offset, offset + n) into dst. Corruption if a chunk is missing
   // or short.
-  Status Read(int64_t offset, int64_t n, char* dst, BlobCursor* cursor);
+  Status Read(int64_t offset, int64_t n, char* dst, BlobSource* source);
   // Writes `src` at `offset`, creating and growing chunks as needed.
   Status Write(int64_t offset, std::string_view src);
   // Moves [from, from + n) to [to, to + n) (the ranges may overlap), in

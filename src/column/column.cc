@@ -58,22 +58,6 @@ Status CheckRange(const ColumnState& c, int64_t start, int64_t count,
   return Status::OK();
 }
 
-// Reads the index entries [start, start + count) of a var-size column.
-Status ReadEntries(sqlite::Connection* conn, const ColumnState& c,
-                   int64_t start, int64_t count, std::vector<IndexEntry>* out,
-                   BlobCursor* cursor) {
-  std::string raw(static_cast<size_t>(count * kEntry), '\0');
-  ChunkStore store(conn, c.idx_col_id);
-  AMBERVAULT_RETURN_IF_ERROR(StrideArray(&store, c.idx_sizes)
-                                 .Read(start * kEntry, count * kEntry,
-                                       raw.data(), cursor));
-  out->resize(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) {
-    (*out)[static_cast<size_t>(i)] = DecodeEntry(raw.data() + i * kEntry);
-  }
-  return Status::OK();
-}
-
 Status WriteEntries(sqlite::Connection* conn, const ColumnState& c,
                     int64_t start, std::span<const IndexEntry> entries) {
   std::string raw(entries.size() * kEntry, '\0');
@@ -84,27 +68,54 @@ Status WriteEntries(sqlite::Connection* conn, const ColumnState& c,
   return StrideArray(&store, c.idx_sizes).Write(start * kEntry, raw);
 }
 
+// Where a read gets chunk rows and bytes: the lease caches, or a plain
+// cursor for this call.
+struct ReadSource {
+  ReadSource(VaultState* v, bool cached)
+      : conn(v->conn.get()),
+        rows(cached ? &v->lease_rows : nullptr),
+        cursor(conn, /*writable=*/false),
+        blobs(cached ? static_cast<BlobSource*>(v->lease_blobs.get()) : &cursor) {}
+  sqlite::Connection* conn;
+  ChunkRowCache* rows;
+  BlobCursor cursor;
+  BlobSource* blobs;
+};
+
+// Reads the index entries [start, start + count) of a var-size column.
+Status ReadEntries(ReadSource* src, const ColumnState& c, int64_t start,
+                   int64_t count, std::vector<IndexEntry>* out) {
+  std::string raw(static_cast<size_t>(count * kEntry), '\0');
+  ChunkStore store(src->conn, c.idx_col_id, src->rows);
+  AMBERVAULT_RETURN_IF_ERROR(StrideArray(&store, c.idx_sizes)
+                                 .Read(start * kEntry, count * kEntry,
+                                       raw.data(), src->blobs));
+  out->resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    (*out)[static_cast<size_t>(i)] = DecodeEntry(raw.data() + i * kEntry);
+  }
+  return Status::OK();
+}
+
 // Reads stored elements [start, start + count) (all on disk).
-Status ReadStored(sqlite::Connection* conn, const ColumnState& c,
-                  int64_t start, int64_t count, std::string* data,
+Status ReadStored(ReadSource* src, const ColumnState& c, int64_t start,
+                  int64_t count, std::string* data,
                   std::vector<uint64_t>* ends) {
   if (count == 0) return Status::OK();
-  BlobCursor cursor(conn, /*writable=*/false);
   if (!c.var_size()) {
     const int64_t e = static_cast<int64_t>(c.elem_size);
     const size_t base = data->size();
     data->resize(base + static_cast<size_t>(count * e));
-    ChunkStore store(conn, c.col_id);
+    ChunkStore store(src->conn, c.col_id, src->rows);
     return StrideArray(&store, c.sizes)
-        .Read(start * e, count * e, data->data() + base, &cursor);
+        .Read(start * e, count * e, data->data() + base, src->blobs);
   }
   std::vector<IndexEntry> entries;
-  AMBERVAULT_RETURN_IF_ERROR(
-      ReadEntries(conn, c, start, count, &entries, &cursor));
-  ChunkStore store(conn, c.col_id);
+  AMBERVAULT_RETURN_IF_ERROR(ReadEntries(src, c, start, count, &entries));
+  ChunkStore store(src->conn, c.col_id, src->rows);
   std::vector<uint64_t> local;
   return VarData(&store, c.sizes)
-      .Gather(entries, data, ends != nullptr ? ends : &local, &cursor);
+      .Gather(entries, data, ends != nullptr ? ends : &local, src->blobs);
 }
 
 }  // namespace
@@ -156,8 +167,13 @@ auto WithColumn(VaultState* v, int64_t col_id, Fn&& fn) {
 }
 
 // Begins the snapshot a multi-statement read runs in.
-Result<Transaction> BeginRead(VaultState* v) {
-  return Transaction::Begin(v->conn.get(), Transaction::Mode::kDeferred);
+#define AMBERVAULT_BEGIN_READ(v, txn, cached)                       \
+  bool cached = false;                                              \
+  AMBERVAULT_ASSIGN_OR_RETURN(std::optional<Transaction> txn,       \
+                              (v)->BeginReadLocked(&cached))
+// Ends it (a no-op inside the lease).
+Status EndRead(std::optional<Transaction>* txn) {
+  return *txn ? (*txn)->Commit() : Status::OK();
 }
 
 }  // namespace
@@ -165,7 +181,10 @@ Result<Transaction> BeginRead(VaultState* v) {
 Result<int64_t> Column::Length() const {
   VaultState* v = vault_.get();
   return WithColumn(v, col_id_, [&](ColumnState* c) -> Result<int64_t> {
+    AMBERVAULT_BEGIN_READ(v, txn, cached);
+    (void)cached;
     AMBERVAULT_ASSIGN_OR_RETURN(int64_t n, v->StoredLengthLocked(*c));
+    AMBERVAULT_RETURN_IF_ERROR(EndRead(&txn));
     return n + c->cache.count;
   });
 }
@@ -176,14 +195,15 @@ Status Column::Read(int64_t start, int64_t count, std::string* data,
   return WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
     data->clear();
     if (ends != nullptr) ends->clear();
-    AMBERVAULT_ASSIGN_OR_RETURN(Transaction txn, BeginRead(v));
+    AMBERVAULT_BEGIN_READ(v, txn, cached);
     AMBERVAULT_ASSIGN_OR_RETURN(int64_t stored, v->StoredLengthLocked(*c));
     AMBERVAULT_RETURN_IF_ERROR(
         column::CheckRange(*c, start, count, stored + c->cache.count));
     const int64_t on_disk = std::clamp<int64_t>(stored - start, 0, count);
+    column::ReadSource src(v, cached);
     AMBERVAULT_RETURN_IF_ERROR(
-        column::ReadStored(v->conn.get(), *c, start, on_disk, data, ends));
-    AMBERVAULT_RETURN_IF_ERROR(txn.Commit());
+        column::ReadStored(&src, *c, start, on_disk, data, ends));
+    AMBERVAULT_RETURN_IF_ERROR(EndRead(&txn));
     // The rest comes from pending appends.
     const int64_t first = std::max<int64_t>(start - stored, 0);
     const int64_t rest = count - on_disk;
@@ -219,18 +239,18 @@ Status Column::ReadInto(int64_t start, int64_t count, char* dst) const {
   bool done = false;
   AMBERVAULT_RETURN_IF_ERROR(WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
     if (!c->cache.empty()) return Status::OK();
-    AMBERVAULT_ASSIGN_OR_RETURN(Transaction txn, BeginRead(v));
+    AMBERVAULT_BEGIN_READ(v, txn, cached);
     AMBERVAULT_ASSIGN_OR_RETURN(int64_t stored, v->StoredLengthLocked(*c));
     AMBERVAULT_RETURN_IF_ERROR(column::CheckRange(*c, start, count, stored));
     if (count > 0) {
       const int64_t e = static_cast<int64_t>(c->elem_size);
-      BlobCursor cursor(v->conn.get(), false);
-      ChunkStore store(v->conn.get(), c->col_id);
+      column::ReadSource src(v, cached);
+      ChunkStore store(src.conn, c->col_id, src.rows);
       AMBERVAULT_RETURN_IF_ERROR(
-          StrideArray(&store, c->sizes).Read(start * e, count * e, dst, &cursor));
+          StrideArray(&store, c->sizes).Read(start * e, count * e, dst, src.blobs));
     }
     done = true;
-    return txn.Commit();
+    return EndRead(&txn);
   }));
   if (done) return Status::OK();
   AMBERVAULT_RETURN_IF_ERROR(Read(start, count, &data, nullptr));
@@ -296,9 +316,10 @@ Status Column::Write(int64_t start, std::string_view data,
       return txn.Commit();
     }
     std::vector<IndexEntry> entries;
-    BlobCursor reader(conn, false);
-    AMBERVAULT_RETURN_IF_ERROR(column::ReadEntries(conn, *c, start, n, &entries, &reader));
-    reader.Close();
+    {
+      column::ReadSource src(v, /*cached=*/false);
+      AMBERVAULT_RETURN_IF_ERROR(column::ReadEntries(&src, *c, start, n, &entries));
+    }
     VarData var(&store, c->sizes);
     // Elements that fit in their old place are overwritten there; the
     // others are placed like appends and their entries repointed.
@@ -458,7 +479,8 @@ Result<Column::Storage> Column::StorageInfo() const {
   VaultState* v = vault_.get();
   return WithColumn(v, col_id_, [&](ColumnState* c) -> Result<Storage> {
     sqlite::Connection* conn = v->conn.get();
-    AMBERVAULT_ASSIGN_OR_RETURN(Transaction txn, BeginRead(v));
+    AMBERVAULT_BEGIN_READ(v, txn, cached);
+    (void)cached;
     Storage s;
     int64_t used = 0;
     AMBERVAULT_RETURN_IF_ERROR(
@@ -471,17 +493,17 @@ Result<Column::Storage> Column::StorageInfo() const {
       s.allocated_bytes += allocated;
       AMBERVAULT_ASSIGN_OR_RETURN(int64_t length, v->StoredLengthLocked(*c));
       int64_t live = 0;
-      BlobCursor cursor(conn, false);
+      column::ReadSource src(v, /*cached=*/false);
       constexpr int64_t kBatch = 1 << 16;
       std::vector<IndexEntry> entries;
       for (int64_t at = 0; at < length; at += kBatch) {
         const int64_t n = std::min(kBatch, length - at);
-        AMBERVAULT_RETURN_IF_ERROR(column::ReadEntries(conn, *c, at, n, &entries, &cursor));
+        AMBERVAULT_RETURN_IF_ERROR(column::ReadEntries(&src, *c, at, n, &entries));
         for (const IndexEntry& e : entries) live += e.size();
       }
       s.garbage_bytes = std::max<int64_t>(used - live, 0);
     }
-    AMBERVAULT_RETURN_IF_ERROR(txn.Commit());
+    AMBERVAULT_RETURN_IF_ERROR(EndRead(&txn));
     return s;
   });
 }
@@ -507,24 +529,20 @@ Status Column::Compact() {
     std::vector<uint64_t> ends;
     for (int64_t at = 0; at < length; at += kBatch) {
       const int64_t n = std::min(kBatch, length - at);
-      BlobCursor reader(conn, false);
-      AMBERVAULT_RETURN_IF_ERROR(column::ReadEntries(conn, *c, at, n, &entries, &reader));
       data.clear();
       ends.clear();
-      AMBERVAULT_RETURN_IF_ERROR(VarData(&store, c->sizes).Gather(entries, &data, &ends, &reader));
-      reader.Close();
+      {
+        column::ReadSource src(v, /*cached=*/false);
+        AMBERVAULT_RETURN_IF_ERROR(column::ReadEntries(&src, *c, at, n, &entries));
+        AMBERVAULT_RETURN_IF_ERROR(
+            VarData(&store, c->sizes).Gather(entries, &data, &ends, src.blobs));
+      }
       placed.clear();
       AMBERVAULT_RETURN_IF_ERROR(VarData(&store, c->sizes)
                                      .Place(data, ends, &placed, /*new_chunk=*/at == 0));
       AMBERVAULT_RETURN_IF_ERROR(column::WriteEntries(conn, *c, at, placed));
     }
-    AMBERVAULT_ASSIGN_OR_RETURN(
-        sqlite::Statement * st,
-        conn->Prepare("DELETE FROM col_chunks WHERE col_id = ?1 AND chunk_idx < ?2"));
-    sqlite::StatementUse use(st);
-    AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, c->col_id));
-    AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(2, first_new));
-    AMBERVAULT_RETURN_IF_ERROR(st->Exec());
+    AMBERVAULT_RETURN_IF_ERROR(store.DeleteBelow(first_new));
     return txn.Commit();
   });
 }

@@ -56,6 +56,13 @@ CREATE TABLE IF NOT EXISTS col_chunks (
   PRIMARY KEY (col_id, chunk_idx),
   FOREIGN KEY (col_id) REFERENCES col_meta(col_id) ON DELETE CASCADE
 );
+CREATE TABLE IF NOT EXISTS ambervault_col_cursor (
+  col_id INTEGER NOT NULL,
+  chunk_idx INTEGER NOT NULL,
+  used INTEGER NOT NULL,
+  claimed INTEGER NOT NULL,
+  PRIMARY KEY (col_id, chunk_idx)
+) WITHOUT ROWID;
 )sql";
 
 constexpr int kSchemaVersion = 2;
@@ -133,8 +140,8 @@ Status InitSchema(sqlite::Connection* conn, bool read_only) {
       int64_t tables,
       conn->QueryInt64("SELECT count(*) FROM sqlite_master WHERE type = "
                        "'table' AND name IN ('kohakuvault_meta', 'col_meta', "
-                       "'col_chunks')"));
-  if (tables < 3) {
+                       "'col_chunks', 'ambervault_col_cursor')"));
+  if (tables < 4 && !(read_only && tables == 3)) {
     if (read_only) {
       return Status::NotFound("the file has no column tables (opened "
                               "read-only, so they cannot be created)");
@@ -169,6 +176,7 @@ VaultState::~VaultState() {
     std::lock_guard<std::mutex> f(flusher_mu);
     StopFlusher();
   }
+  StopLeaseReaper();
   std::lock_guard<std::mutex> l(mu);
   if (conn != nullptr && !InForkedChild()) {
     Result<size_t> r = FlushAllLocked();
@@ -204,7 +212,62 @@ Result<ColumnState*> VaultState::StateLocked(int64_t col_id) {
   return &it->second;
 }
 
+Result<std::optional<Transaction>> VaultState::BeginReadLocked(bool* cached) {
+  *cached = false;
+  const bool was_active = conn->read_lease_active();
+  Status s = conn->BeginReadLease();
+  if (!s.ok()) {
+    conn->EndReadLease();
+    return s;
+  }
+  if (conn->read_lease_active()) {
+    *cached = true;
+    if (!was_active) {
+      if (!lease_reaper.joinable()) {
+        lease_reaper_stop = false;
+        lease_reaper = std::thread([this] { LeaseReaperLoop(); });
+      }
+      lease_cv.notify_one();
+    }
+    return std::optional<Transaction>();
+  }
+  if (conn->in_transaction()) return std::optional<Transaction>();
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      Transaction txn, Transaction::Begin(conn.get(), Transaction::Mode::kDeferred));
+  return std::optional<Transaction>(std::move(txn));
+}
+
+void VaultState::LeaseReaperLoop() {
+  std::unique_lock<std::mutex> l(mu);
+  while (!lease_reaper_stop) {
+    if (conn != nullptr && conn->read_lease_active()) {
+      auto idle = std::chrono::steady_clock::now() - conn->read_lease_last_use();
+      if (idle >= kLeaseIdle) {
+        conn->EndReadLease();
+      } else {
+        lease_cv.wait_for(l, kLeaseIdle - idle);
+      }
+    } else {
+      lease_cv.wait(l);
+    }
+  }
+}
+
+void VaultState::StopLeaseReaper() {
+  {
+    std::lock_guard<std::mutex> l(mu);
+    lease_reaper_stop = true;
+  }
+  lease_cv.notify_all();
+  if (lease_reaper.joinable()) lease_reaper.join();
+}
+
 Result<int64_t> VaultState::StoredLengthLocked(const ColumnState& c) {
+  const bool cached = conn->read_lease_active();
+  if (cached) {
+    auto it = lease_lengths.find(c.length_col());
+    if (it != lease_lengths.end()) return it->second;
+  }
   AMBERVAULT_ASSIGN_OR_RETURN(
       Statement * st,
       conn->Prepare("SELECT length FROM col_meta WHERE col_id = ?1"));
@@ -216,6 +279,7 @@ Result<int64_t> VaultState::StoredLengthLocked(const ColumnState& c) {
   }
   const int64_t n = st->ColumnInt64(0);
   if (n < 0) return Status::Corruption("column '" + c.name + "' has a negative length");
+  if (cached) lease_lengths[c.length_col()] = n;
   return n;
 }
 
@@ -310,6 +374,12 @@ Result<std::unique_ptr<ColumnVault>> ColumnVault::Open(
   AMBERVAULT_ASSIGN_OR_RETURN(state->conn,
                               sqlite::Connection::Open(path, options.open));
   VaultState* v = state.get();
+  v->lease_blobs = std::make_unique<column::BlobPool>(v->conn.get());
+  v->conn->set_lease_end_hook([v] {
+    v->lease_blobs->Clear();
+    v->lease_rows.clear();
+    v->lease_lengths.clear();
+  });
   Status s = sqlite::RetryOnBusy(options.retry, [v] {
     std::lock_guard<std::mutex> l(v->mu);
     return column::InitSchema(v->conn.get(), v->options.open.read_only);
@@ -604,6 +674,7 @@ Status ColumnVault::Close() {
     std::lock_guard<std::mutex> f(v->flusher_mu);
     v->StopFlusher();
   }
+  v->StopLeaseReaper();
   Status s = sqlite::RetryOnBusy(v->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(v->mu);
     if (v->conn == nullptr) return Status::OK();

@@ -56,6 +56,7 @@ Status VarData::Place(std::string_view data, std::span<const uint64_t> ends,
   struct Segment {
     int64_t chunk;
     std::optional<ChunkRow> row;  // set for a chunk that already exists
+    bool claimed;                 // (existing chunk) see DataCursor
     int64_t start;                // where this call's bytes begin
     int64_t end;                  // write cursor
     std::string bytes;
@@ -67,8 +68,8 @@ Status VarData::Place(std::string_view data, std::span<const uint64_t> ends,
   if (last) next_chunk = last->first + 1;
   if (last && !new_chunk) {
     const ChunkRow& row = last->second;
-    const int64_t used = std::clamp<int64_t>(row.bytes_used, 0, row.size);
-    segments.push_back(Segment{last->first, row, used, used, {}});
+    AMBERVAULT_ASSIGN_OR_RETURN(DataCursor cur, store_->Cursor(last->first, row));
+    segments.push_back(Segment{last->first, row, cur.claimed, cur.used, cur.used, {}});
     fill = 0;
   }
   const int64_t max = sizes_.max;
@@ -82,11 +83,11 @@ Status VarData::Place(std::string_view data, std::span<const uint64_t> ends,
     const int64_t n = static_cast<int64_t>(elem.size());
     size_t target;
     if (n > max) {  // a chunk of its own
-      segments.push_back(Segment{next_chunk++, std::nullopt, 0, 0, {}});
+      segments.push_back(Segment{next_chunk++, std::nullopt, false, 0, 0, {}});
       target = segments.size() - 1;
     } else {
       if (fill == SIZE_MAX || segments[fill].end + n > limit(segments[fill])) {
-        segments.push_back(Segment{next_chunk++, std::nullopt, 0, 0, {}});
+        segments.push_back(Segment{next_chunk++, std::nullopt, false, 0, 0, {}});
         fill = segments.size() - 1;
       }
       target = fill;
@@ -103,20 +104,23 @@ Status VarData::Place(std::string_view data, std::span<const uint64_t> ends,
   for (Segment& s : segments) {
     if (s.bytes.empty() && s.row) continue;
     if (!s.row) {
-      AMBERVAULT_RETURN_IF_ERROR(
-          store_->Create(s.chunk, sizes_.SizeFor(s.end), s.bytes, 0, s.end)
-              .status());
+      const int64_t size = sizes_.SizeFor(s.end);
+      AMBERVAULT_ASSIGN_OR_RETURN(ChunkRow row,
+                                  store_->Create(s.chunk, size, s.bytes, 0, size));
+      AMBERVAULT_RETURN_IF_ERROR(store_->SetCursor(s.chunk, &row, true, s.end));
       continue;
     }
     if (s.row->size < s.end) {
       cursor.Close();
       AMBERVAULT_RETURN_IF_ERROR(
           store_->Grow(s.chunk, &*s.row, sizes_.SizeFor(s.end)));
+      s.claimed = false;  // the claim must cover the new size
     }
     AMBERVAULT_RETURN_IF_ERROR(cursor.Write(
         s.row->rowid, s.bytes.data(), static_cast<int64_t>(s.bytes.size()),
         s.start));
-    AMBERVAULT_RETURN_IF_ERROR(store_->SetBytesUsed(s.chunk, s.end));
+    cursor.Close();  // claiming may update the row
+    AMBERVAULT_RETURN_IF_ERROR(store_->SetCursor(s.chunk, &*s.row, s.claimed, s.end));
   }
   return Status::OK();
 }
@@ -132,7 +136,7 @@ Status VarData::Overwrite(const IndexEntry& at, std::string_view bytes) {
 }
 
 Status VarData::Gather(std::span<const IndexEntry> entries, std::string* data,
-                       std::vector<uint64_t>* ends, BlobCursor* cursor) {
+                       std::vector<uint64_t>* ends, BlobSource* cursor) {
   const size_t base = data->size();
   size_t total = 0;
   for (const IndexEntry& e : entries) {

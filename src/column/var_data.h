@@ -56,7 +56,7 @@ class VarData {
   // and their ends (offsets in *data) into *ends. Neighbouring elements of
   // one chunk are read with one BLOB read.
   Status Gather(std::span<const IndexEntry> entries, std::string* data,
-                std::vector<uint64_t>* ends, BlobCursor* cursor);
+                std::vector<uint64_t>* ends, BlobSource* source);
 
  private:
   ChunkStore* store_;

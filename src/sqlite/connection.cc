@@ -205,6 +205,7 @@ Status Connection::BeginReadLease() {
 
 void Connection::EndReadLease() {
   if (!lease_active_) return;
+  if (lease_end_hook_) lease_end_hook_();
   lease_active_ = false;
   if (!sqlite3_get_autocommit(db_)) {
     // Ending a read-only transaction cannot fail in a way that matters;

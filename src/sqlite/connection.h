@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "ambervault/options.h"
 #include "ambervault/status.h"
@@ -76,6 +77,12 @@ class Connection {
   // call this first (Transaction::Begin does).
   void EndReadLease();
   bool read_lease_active() const { return lease_active_; }
+  // Called whenever a lease is about to end (before its transaction
+  // closes): owners drop what is only valid inside one snapshot, such as
+  // open BLOB handles and cached rows.
+  void set_lease_end_hook(std::function<void()> hook) {
+    lease_end_hook_ = std::move(hook);
+  }
   std::chrono::steady_clock::time_point read_lease_last_use() const {
     return lease_last_use_;
   }
@@ -115,6 +122,7 @@ class Connection {
   WalWatch::Header lease_header_{};
   std::chrono::steady_clock::time_point lease_start_{};
   std::chrono::steady_clock::time_point lease_last_use_{};
+  std::function<void()> lease_end_hook_;
 };
 
 }  // namespace ambervault::sqlite
