@@ -26,3 +26,11 @@ def test_docstring_examples_run() -> None:
     result = doctest.testmod(ambervault.kvault, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_columns_docstring_examples_run() -> None:
+    import ambervault.columns
+
+    result = doctest.testmod(ambervault.columns, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0

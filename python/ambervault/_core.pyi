@@ -327,3 +327,73 @@ class DataPacker:
         Unpack one element at `offset` (variable-size dtypes: everything from
         `offset` to the end of `data`).
         """
+
+class ColumnVault:
+    def __init__(self, path: str, min_chunk_bytes: int = 131072, max_chunk_bytes: int = 16777216, *, retries: int = 4, busy_timeout: float = 5.0, enable_wal: bool = True, read_only: bool = False) -> None: ...
+
+    def list_columns(self) -> list[tuple[str, str, int]]:
+        """Every column as (name, dtype, length), in creation order."""
+
+    def flush_cache(self) -> int:
+        """Write every column's pending appends; returns the bytes written."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def path(self) -> str: ...
+
+class Column:
+    def __init__(self, vault: ColumnVault, name: str) -> None: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dtype(self) -> str: ...
+
+    @property
+    def elem_size(self) -> int:
+        """Bytes per element (0: variable size)."""
+
+    @property
+    def is_var_size(self) -> bool: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: int | slice, /) -> Any: ...
+
+    def __setitem__(self, key: int | slice, value: Any, /) -> None: ...
+
+    def __delitem__(self, key: int | slice, /) -> None: ...
+
+    def to_numpy(self, start: int | None = None, stop: int | None = None) -> Any:
+        """
+        Elements [start, stop) as one numpy array, read straight from the chunks (numeric and fixed-shape vec: dtypes).
+        """
+
+    def append(self, value: Any) -> None: ...
+
+    def extend(self, values: Iterable[Any]) -> None:
+        """
+        Append every value in one transaction (numpy arrays without a Python loop).
+        """
+
+    def insert(self, index: int, value: Any) -> None: ...
+
+    def clear(self) -> None:
+        """Remove every element and free the chunks."""
+
+    def disable_cache(self) -> None:
+        """Flush pending appends, then stop caching."""
+
+    def flush_cache(self) -> int:
+        """Write pending appends; returns the bytes written."""
+
+    def storage_info(self) -> dict:
+        """{'chunks', 'allocated_bytes', 'garbage_bytes'} of this column."""
+
+    def compact(self) -> None:
+        """
+        Rewrite a variable-size column without the bytes left by updates and deletes.
+        """
