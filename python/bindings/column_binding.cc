@@ -203,8 +203,7 @@ class PyColumn {
       auto [start, count] = SliceRange(key, "Step slicing not supported");
       return ReadList(start, count);
     }
-    const int64_t length = Len();
-    const int64_t i = Normalize(key, length);
+    const int64_t i = Normalize(key);
     std::string data;
     std::vector<uint64_t> ends;
     Status s;
@@ -212,7 +211,7 @@ class PyColumn {
       gil_scoped_release release;
       s = column_->Read(i, 1, &data, &ends);
     }
-    if (s.code() == Status::Code::kOutOfRange) RaiseIndex(i, length);
+    if (s.code() == Status::Code::kOutOfRange) RaiseIndex(IndexValue(key), Len());
     ThrowIfError(s);
     return UnpackElement(*packer_, data);
   }
@@ -312,8 +311,7 @@ class PyColumn {
       Call([&] { return column_->Write(start, data, ends); });
       return;
     }
-    const int64_t length = Len();
-    const int64_t i = Normalize(key, length);
+    const int64_t i = Normalize(key);
     std::string buf;
     PackElement(*packer_, value.ptr(), &buf);
     const uint64_t end = buf.size();
@@ -324,7 +322,7 @@ class PyColumn {
       gil_scoped_release release;
       s = column_->Write(i, buf, ends);
     }
-    if (s.code() == Status::Code::kOutOfRange) RaiseIndex(i, length);
+    if (s.code() == Status::Code::kOutOfRange) RaiseIndex(IndexValue(key), Len());
     ThrowIfError(s);
   }
 
@@ -334,14 +332,13 @@ class PyColumn {
       Call([&] { return column_->Delete(start, count); });
       return;
     }
-    const int64_t length = Len();
-    const int64_t i = Normalize(key, length);
+    const int64_t i = Normalize(key);
     Status s;
     {
       gil_scoped_release release;
       s = column_->Delete(i, 1);
     }
-    if (s.code() == Status::Code::kOutOfRange) RaiseIndex(i, length);
+    if (s.code() == Status::Code::kOutOfRange) RaiseIndex(IndexValue(key), Len());
     ThrowIfError(s);
   }
 
@@ -457,12 +454,14 @@ class PyColumn {
     throw nb::python_error();
   }
 
-  static int64_t Normalize(nb::handle key, int64_t length) {
-    int64_t i = IndexValue(key);
-    const int64_t given = i;
-    if (i < 0) i += length;
-    if (i < 0 || i >= length) RaiseIndex(given, length);
-    return i;
+  // The element index for `key`: non-negative indices as they are (the
+  // core reports one past the end), negative ones counted from the end.
+  int64_t Normalize(nb::handle key) {
+    const int64_t given = IndexValue(key);
+    if (given >= 0) return given;
+    const int64_t length = Len();
+    if (given + length < 0) RaiseIndex(given, length);
+    return given + length;
   }
 
   std::pair<int64_t, int64_t> SliceRange(nb::handle slice, const char* step_error) {

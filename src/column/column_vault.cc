@@ -227,7 +227,9 @@ Result<std::optional<Transaction>> VaultState::BeginReadLocked(bool* cached) {
         lease_reaper_stop = false;
         lease_reaper = std::thread([this] { LeaseReaperLoop(); });
       }
-      lease_cv.notify_one();
+      // Only a reaper with nothing to watch needs waking; one in a timed
+      // wait looks again by itself (no wake-up per read).
+      if (lease_reaper_idle) lease_cv.notify_one();
     }
     return std::optional<Transaction>();
   }
@@ -248,7 +250,11 @@ void VaultState::LeaseReaperLoop() {
         lease_cv.wait_for(l, kLeaseIdle - idle);
       }
     } else {
+      lease_reaper_idle = true;
       lease_cv.wait(l);
+      lease_reaper_idle = false;
+      // Let a burst of short reads and writes pass before looking again.
+      if (!lease_reaper_stop) lease_cv.wait_for(l, kLeaseIdle);
     }
   }
 }

@@ -92,6 +92,7 @@ struct VaultState {
   std::thread lease_reaper;
   std::condition_variable lease_cv;  // waits on mu
   bool lease_reaper_stop = false;    // guarded by mu
+  bool lease_reaper_idle = false;    // waiting for a lease to begin
 
   std::mutex flusher_mu;
   std::thread flusher;
