@@ -14,8 +14,9 @@ max_chunk_bytes=1 MiB) on a fresh file, with one column "test":
           cached (col.enable_cache(cap_bytes=64 MiB, flush_threshold=16 MiB),
           the loop, col.flush_cache()); col.extend(data) uncached and cached.
           Unit: elements appended per second.
-  reads   (suite 4) the same dtypes; one extend of N elements, the vault is
-          closed and reopened (untimed); n_reads = min(N, 1000).
+  reads   (suite 4) the same dtypes; one extend of N elements, then reads
+          through the same column object, as upstream (--reopen-reads:
+          close and reopen first, untimed); n_reads = min(N, 1000).
           single: `col[i]` for n_reads indices from random.seed(42),
           random.randint(0, N - 1); slice: `col[s:s+100]` for s in
           range(0, n_reads, 100). One pass is repeated until the timing
@@ -31,11 +32,12 @@ max_chunk_bytes=1 MiB) on a fresh file, with one column "test":
           one, else array.tolist() made before the timer starts); read = the
           whole column back as an ndarray, in the library's fastest public
           way (ambervault col.to_numpy(), kohakuvault 1.1.0
-          col.read_array(0, n), 0.9.0 numpy.array(col[0:n])), after a
-          close and reopen, repeated until the timing lasts at least
-          --min-time seconds (MB/s per pass). References: numpy.save / numpy.load of a .npy
-          file, and numpy.memmap (w+, mm[:] = arr, mm.flush() / r,
-          numpy.array(mm)). Unit: MB/s (2^20 bytes of float64 data).
+          col.read_array(0, n), 0.9.0 numpy.array(col[0:n])) through the
+          objects that wrote it (--reopen-reads: after a close and reopen),
+          repeated until the timing lasts at least --min-time seconds (MB/s
+          per pass). References: numpy.save / numpy.load of a .npy file, and
+          numpy.memmap (w+, mm[:] = arr, mm.flush() / r, numpy.array(mm)).
+          Unit: MB/s (2^20 bytes of float64 data).
 
 Every (case, library, repeat) runs in its own fresh Python subprocess on its
 own fresh database file; which library runs first rotates from case to case
@@ -62,7 +64,6 @@ import gc
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -312,7 +313,9 @@ def bench_reads(mod, db: str, case: dict, keep_gc: bool, min_time: float) -> dic
     cv = open_vault(mod, db)
     col = cv.create_column("test", dtype)
     col.extend(data)
-    cv, col, reopened = reopen(mod, db, cv, col)
+    reopened = None  # as upstream: read through the same objects that wrote
+    if case.get("reopen"):
+        cv, col, reopened = reopen(mod, db, cv, col)
     n_reads = min(n, 1000)
     if op == "single":
         random.seed(42)
@@ -507,7 +510,8 @@ def bench_bulk(mod, lib: str, db: str, case: dict, keep_gc: bool, caps: dict, mi
     else:
         col.extend(payload)
         del payload
-        cv, col, out["reopened"] = reopen(mod, db, cv, col)
+        if case.get("reopen"):
+            cv, col, out["reopened"] = reopen(mod, db, cv, col)
         fn = bulk_read_fn(method)
         sync()
         got, out["elapsed"], out["passes"] = read_passes(lambda: fn(col, n), keep_gc, min_time)
@@ -655,14 +659,15 @@ def build_cases(a) -> list[dict]:
     if "reads" in a.suites:
         for dt in READ_DTYPES:
             for op in READ_OPS:
-                cases.append({"suite": "reads", "dtype": dt, "op": op, "n": n})
+                cases.append({"suite": "reads", "dtype": dt, "op": op, "n": n, "reopen": a.reopen_reads})
     if "writes" in a.suites:
         for dt in WRITE_DTYPES:
             for op in WRITE_OPS:
                 cases.append({"suite": "writes", "dtype": dt, "op": op, "n": n})
     if "bulk" in a.suites:
         for op in BULK_OPS:
-            cases.append({"suite": "bulk", "dtype": "f64", "op": op, "n": a.bulk_n})
+            cases.append({"suite": "bulk", "dtype": "f64", "op": op, "n": a.bulk_n,
+                          "reopen": a.reopen_reads and op == "read"})
     return cases
 
 
@@ -689,6 +694,9 @@ def parse_args(argv=None):
     p.add_argument("--min-time", type=float, default=0.2, help="read passes repeat until a timing lasts this long (s)")
     p.add_argument("--loop-budget", type=float, default=5.0,
                    help="the per-element update loop stops after this many seconds if not done (0 = never)")
+    p.add_argument("--reopen-reads", action="store_true",
+                   help="reads and bulk reads go through a freshly opened ColumnVault (close + reopen after the "
+                   "extend) instead of the objects that wrote, as upstream does")
     p.add_argument("--libs", nargs="+", default=list(DEFAULT_LIBS),
                    help="libraries (name or name==version; space- or comma-separated). The first one that is not "
                    "ambervault is the primary reference of the ratios, the others go in brackets")
@@ -816,6 +824,11 @@ def main(argv=None) -> int:
     print(
         "- each (case, library, repeat) runs in a fresh subprocess on a fresh file; the first library rotates; "
         f"cyclic GC {'on' if a.keep_gc else 'off'} in timed regions; os.sync() before each; time.perf_counter()"
+    )
+    print(
+        "- reads and bulk reads: "
+        + ("through a freshly reopened ColumnVault (--reopen-reads)" if a.reopen_reads
+           else "through the column object that wrote the data, as upstream (no reopen)")
     )
     print()
     sys.stdout.flush()
