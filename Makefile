@@ -30,6 +30,8 @@ deps-apt:
 deps-pip:
 	@$(PYTHON) -c "import nanobind, scikit_build_core, pytest, kohakuvault, tqdm, sortedcontainers, numpy, msgpack, cbor2, ormsgpack, lmdb, diskcache" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q -r requirements-dev.txt
+	@[ -d "$${AMBERVAULT_LEGACY_KV:-.deps/kohakuvault-0.9.0}/kohakuvault" ] || \
+	  $(PYTHON) -m pip install -q --no-deps --target "$${AMBERVAULT_LEGACY_KV:-.deps/kohakuvault-0.9.0}" kohakuvault==0.9.0
 
 configure: deps
 	@[ -f $(BUILD)/CMakeCache.txt ] || cmake -S . -B $(BUILD) -G Ninja \

@@ -182,3 +182,29 @@ def strict_same(a, b):
             for (ka, va), (kb, vb) in zip(a.items(), b.items())
         )
     return a == b
+
+
+LEGACY_KOHAKUVAULT = "0.9.0"
+
+
+@pytest.fixture(scope="session")
+def legacy_kohakuvault():
+    """Folder holding kohakuvault 0.9.0, the last release that writes the
+    legacy column format (site-packages holds 1.0+, which cannot read it).
+    Put it first on a child's PYTHONPATH; never import it here. The folder
+    is $AMBERVAULT_LEGACY_KV or <repo>/.deps/kohakuvault-0.9.0; it is
+    installed there on first use (`make deps` does the same)."""
+    repo = pathlib.Path(__file__).resolve().parent.parent
+    folder = pathlib.Path(os.environ.get("AMBERVAULT_LEGACY_KV")
+                          or repo / ".deps" / f"kohakuvault-{LEGACY_KOHAKUVAULT}")
+    if not (folder / "kohakuvault" / "__init__.py").is_file():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+             str(folder), f"kohakuvault=={LEGACY_KOHAKUVAULT}"],
+            capture_output=True, text=True, timeout=600,
+        )
+        if proc.returncode != 0 or not (folder / "kohakuvault" / "__init__.py").is_file():
+            pytest.skip(f"cannot install kohakuvault {LEGACY_KOHAKUVAULT} into {folder}: "
+                        f"{proc.stderr.strip()[-1000:]}")
+    return str(folder)

@@ -105,22 +105,44 @@ Result<ChunkSizes> StoredSizes(const MetaRow& m, std::string_view name) {
   return ChunkSizes{m.min_chunk, m.max_chunk};
 }
 
+// A col_id never used before in this file. SQLite would hand out the id
+// of the most recently deleted column again (max(col_id) + 1), and a
+// handle to the deleted column would then reach the new one; so the
+// highest id ever given is kept in kohakuvault_meta.
+Result<int64_t> NewColumnId(sqlite::Connection* conn) {
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      int64_t next,
+      conn->QueryInt64("SELECT max(coalesce((SELECT max(col_id) FROM col_meta), 0), "
+                       "coalesce((SELECT CAST(value AS INTEGER) FROM kohakuvault_meta "
+                       "WHERE key = 'ambervault_last_col_id'), 0)) + 1"));
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      Statement * st,
+      conn->Prepare("INSERT OR REPLACE INTO kohakuvault_meta (key, value) "
+                    "VALUES ('ambervault_last_col_id', ?1)"));
+  StatementUse use(st);
+  AMBERVAULT_RETURN_IF_ERROR(st->BindText(1, std::to_string(next)));
+  AMBERVAULT_RETURN_IF_ERROR(st->Exec());
+  return next;
+}
+
 Result<int64_t> InsertRow(sqlite::Connection* conn, std::string_view name,
                           std::string_view dtype, int64_t elem_size,
                           const ChunkSizes& sizes) {
+  AMBERVAULT_ASSIGN_OR_RETURN(int64_t col_id, NewColumnId(conn));
   AMBERVAULT_ASSIGN_OR_RETURN(
       Statement * st,
       conn->Prepare("INSERT INTO col_meta (name, dtype, elem_size, length, "
-                    "chunk_bytes, min_chunk_bytes, max_chunk_bytes) "
-                    "VALUES (?1, ?2, ?3, 0, ?4, ?4, ?5)"));
+                    "chunk_bytes, min_chunk_bytes, max_chunk_bytes, col_id) "
+                    "VALUES (?1, ?2, ?3, 0, ?4, ?4, ?5, ?6)"));
   StatementUse use(st);
+  AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(6, col_id));
   AMBERVAULT_RETURN_IF_ERROR(st->BindText(1, name));
   AMBERVAULT_RETURN_IF_ERROR(st->BindText(2, dtype));
   AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(3, elem_size));
   AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(4, sizes.min));
   AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(5, sizes.max));
   AMBERVAULT_RETURN_IF_ERROR(st->Exec());
-  return sqlite3_last_insert_rowid(conn->db());
+  return col_id;
 }
 
 Status DeleteRow(sqlite::Connection* conn, int64_t col_id) {
@@ -134,6 +156,18 @@ Status DeleteRow(sqlite::Connection* conn, int64_t col_id) {
 
 std::string DataName(std::string_view name) { return std::string(name) + "_data"; }
 std::string IdxName(std::string_view name) { return std::string(name) + "_idx"; }
+
+// True for the rows that make up a var-size column ("x_data", "x_idx"):
+// they are not columns by themselves.
+Result<bool> IsInternalRow(sqlite::Connection* conn, std::string_view name,
+                           const MetaRow& row) {
+  if (row.dtype == kIndexDtype) return true;
+  constexpr std::string_view kSuffix = "_data";
+  if (name.size() <= kSuffix.size() || !name.ends_with(kSuffix)) return false;
+  AMBERVAULT_ASSIGN_OR_RETURN(
+      auto idx, FindRow(conn, IdxName(name.substr(0, name.size() - kSuffix.size()))));
+  return idx.has_value() && idx->dtype == kIndexDtype;
+}
 
 Status InitSchema(sqlite::Connection* conn, bool read_only) {
   AMBERVAULT_ASSIGN_OR_RETURN(
@@ -276,11 +310,14 @@ Result<int64_t> VaultState::StoredLengthLocked(const ColumnState& c) {
   }
   AMBERVAULT_ASSIGN_OR_RETURN(
       Statement * st,
-      conn->Prepare("SELECT length FROM col_meta WHERE col_id = ?1"));
+      conn->Prepare("SELECT length, name, dtype FROM col_meta WHERE col_id = ?1"));
   StatementUse use(st);
   AMBERVAULT_RETURN_IF_ERROR(st->BindInt64(1, c.length_col()));
   AMBERVAULT_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (!row) {
+  // The row must still be this column's: a column deleted elsewhere may
+  // have left its id to a new one (KohakuVault reuses ids).
+  if (!row || st->ColumnBlob(1) != (c.var_size() ? column::IdxName(c.name) : c.name) ||
+      (!c.var_size() && st->ColumnBlob(2) != c.dtype)) {
     return Status::NotFound("column '" + c.name + "' was deleted");
   }
   const int64_t n = st->ColumnInt64(0);
@@ -417,7 +454,11 @@ Result<Column> LoadColumnLocked(const std::shared_ptr<VaultState>& v,
     AMBERVAULT_ASSIGN_OR_RETURN(c.idx_sizes, column::StoredSizes(*idx, name));
   } else {
     AMBERVAULT_ASSIGN_OR_RETURN(auto row, column::FindRow(conn, name));
-    if (!row || row->dtype == column::kIndexDtype) {
+    bool internal = false;
+    if (row) {
+      AMBERVAULT_ASSIGN_OR_RETURN(internal, column::IsInternalRow(conn, name, *row));
+    }
+    if (!row || internal) {
       return Status::NotFound("no column named '" + c.name + "'");
     }
     Result<DataPacker> packer = DataPacker::Create(row->dtype);
@@ -442,6 +483,11 @@ Result<Column> LoadColumnLocked(const std::shared_ptr<VaultState>& v,
     }
   }
   auto [it, inserted] = v->columns.try_emplace(c.col_id);
+  const ColumnState& known = it->second;
+  if (!inserted && (known.name != c.name || known.dtype != c.dtype ||
+                    known.elem_size != c.elem_size || known.idx_col_id != c.idx_col_id)) {
+    inserted = true;  // the id now belongs to another column
+  }
   if (inserted) {
     it->second = std::move(c);
     if (v->vault_cache) {
@@ -609,7 +655,9 @@ Result<bool> ColumnVault::DeleteColumn(std::string_view name) {
       ids = {data->col_id, idx->col_id};
     } else {
       AMBERVAULT_ASSIGN_OR_RETURN(auto row, column::FindRow(conn, name));
-      if (!row || row->dtype == column::kIndexDtype) return false;
+      if (!row) return false;
+      AMBERVAULT_ASSIGN_OR_RETURN(bool internal, column::IsInternalRow(conn, name, *row));
+      if (internal) return false;
       ids = {row->col_id};
     }
     for (int64_t id : ids) AMBERVAULT_RETURN_IF_ERROR(column::DeleteRow(conn, id));

@@ -8,6 +8,9 @@
 
 #include <filesystem>
 #include <system_error>
+#include <thread>
+#include <algorithm>
+#include <chrono>
 
 #include "sqlite/sqlite_status.h"
 
@@ -119,7 +122,19 @@ Result<std::unique_ptr<Connection>> Connection::Open(
   }
   std::unique_ptr<Connection> conn(new Connection(db, path));
   sqlite3_extended_result_codes(db, 1);
+  // Switching a new file to WAL takes an exclusive lock, and SQLite does
+  // not wait for it (its busy handler is not called there): processes
+  // opening one fresh file at the same moment would see "database is
+  // locked". The pragmas are idempotent, so wait and configure again, up
+  // to the busy timeout.
   Status s = conn->Configure(options, is_memory);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(options.busy_timeout_ms);
+  for (int pause_ms = 1; s.IsBusy() && std::chrono::steady_clock::now() < deadline;
+       pause_ms = std::min(pause_ms * 2, 50)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    s = conn->Configure(options, is_memory);
+  }
   if (s.IsCorruption()) {
     return Status(Status::Code::kCorruption,
                   "cannot open '" + path +
