@@ -270,6 +270,10 @@ Status Column::AppendMany(std::string_view data, std::span<const uint64_t> ends)
     AMBERVAULT_ASSIGN_OR_RETURN(int64_t n, column::CountElements(*c, data, ends));
     if (n == 0) return Status::OK();
     auto& p = c->cache;
+    if (v->options.open.read_only) {
+      // Refused now rather than cached and refused at the flush.
+      return Status::ReadOnly("the ColumnVault was opened read-only");
+    }
     if (!p.enabled) return v->AppendLocked(c, data, ends);
     const size_t after = p.bytes() + data.size();
     if (after >= p.options.flush_threshold || after > p.options.cap_bytes) {
