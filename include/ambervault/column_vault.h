@@ -137,6 +137,11 @@ class AMBERVAULT_EXPORT Column {
   // ignored and data.size() must be a multiple of elem_size(). Var-size:
   // ends[i] is where element i ends (non-decreasing, last == data.size()).
   Status AppendMany(std::string_view data, std::span<const uint64_t> ends);
+  // AppendMany, but only when it can finish at once without SQLite: the
+  // cache is on, the vault is not busy with another call, and no flush is
+  // due. Returns false (and does nothing) otherwise. For callers that must
+  // not wait here (the Python binding holds the GIL).
+  bool TryAppendToCache(std::string_view data, std::span<const uint64_t> ends);
   // Replaces elements [start, start + n) with the n given (same layout
   // rules as AppendMany). The range must lie within Length().
   Status Write(int64_t start, std::string_view data,

@@ -276,7 +276,13 @@ class PyColumn {
   void Append(nb::handle value) {
     std::string buf;
     PackElement(*packer_, value.ptr(), &buf);
-    Call([&] { return column_->Append(buf); });
+    const uint64_t end = buf.size();
+    std::span<const uint64_t> ends = column_->is_var_size() ? std::span<const uint64_t>(&end, 1)
+                                                            : std::span<const uint64_t>();
+    // A cached append that needs neither SQLite nor a wait runs with the
+    // GIL held (it takes the vault mutex only if free).
+    if (column_->TryAppendToCache(buf, ends)) return;
+    Call([&] { return column_->AppendMany(buf, ends); });
   }
 
   void Extend(nb::handle values) {

@@ -301,6 +301,30 @@ Status Column::AppendMany(std::string_view data, std::span<const uint64_t> ends)
   });
 }
 
+bool Column::TryAppendToCache(std::string_view data, std::span<const uint64_t> ends) {
+  VaultState* v = vault_.get();
+  if (v->InForkedChild()) return false;
+  std::unique_lock<std::mutex> l(v->mu, std::try_to_lock);
+  if (!l.owns_lock() || v->conn == nullptr) return false;
+  auto it = v->columns.find(col_id_);
+  if (it == v->columns.end()) return false;
+  ColumnState* c = &it->second;
+  auto& p = c->cache;
+  if (!p.enabled || v->options.open.read_only) return false;
+  const size_t after = p.bytes() + data.size();
+  if (after >= p.options.flush_threshold || after > p.options.cap_bytes) return false;
+  Result<int64_t> n = column::CountElements(*c, data, ends);
+  if (!n.ok() || *n == 0) return false;
+  if (p.empty()) p.oldest = std::chrono::steady_clock::now();
+  const uint64_t base = p.bytes();
+  p.data.append(data);
+  if (c->var_size()) {
+    for (uint64_t e : ends) p.ends.push_back(base + e);
+  }
+  p.count += *n;
+  return true;
+}
+
 Status Column::Write(int64_t start, std::string_view data,
                      std::span<const uint64_t> ends) {
   VaultState* v = vault_.get();
