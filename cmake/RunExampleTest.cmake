@@ -13,3 +13,4 @@ run(${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${prefix}" --component 
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/build" "-DCMAKE_PREFIX_PATH=${prefix}")
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 run("${WORK_DIR}/build/kv_example" "${WORK_DIR}/example.db")
+run("${WORK_DIR}/build/column_example" "${WORK_DIR}/columns.db")
