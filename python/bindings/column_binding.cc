@@ -15,6 +15,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -252,14 +253,15 @@ class PyColumn {
     const size_t e = t.fixed_size;
     if (scalar && scalar->kind != 'b' && std::endian::native == std::endian::little) {
       // Straight from the chunks into the array's memory.
-      std::unique_ptr<char[]> mem(new char[static_cast<size_t>(count) * e + 1]);
+      char* dst = nullptr;
+      nb::object arr = EmptyNumpyArray(*scalar, {static_cast<size_t>(count)}, &dst);
       Status s;
       {
         gil_scoped_release release;
-        s = column_->ReadInto(start, count, mem.get());
+        s = column_->ReadInto(start, count, dst);
       }
       ThrowIfError(s);
-      return OwnNumpyArray(*scalar, {static_cast<size_t>(count)}, std::move(mem));
+      return arr;
     }
     std::string data(static_cast<size_t>(count) * e, '\0');
     Status s;
@@ -291,6 +293,17 @@ class PyColumn {
       RaiseInvalidType(std::string("extend expects an iterable of values, not ") + TypeName(v));
     }
     if (!column_->is_var_size()) {
+      // A 1-D array already in the column's element format is stored from
+      // its own memory, without a packed copy.
+      const std::optional<ElementFormat> want = FormatOfScalar(packer_->dtype());
+      if (want && want->kind != 'b' && std::endian::native == std::endian::little) {
+        ArrayBuffer a;
+        if (a.TryView(v) && a.ndim() == 1 && a.format().kind == want->kind && a.format().size == want->size) {
+          std::string_view d(a.data(), a.bytes());
+          Call([&] { return column_->AppendMany(d, {}); });
+          return;
+        }
+      }
       nb::object packed = PackValues(*packer_, values);
       std::string_view d(PyBytes_AS_STRING(packed.ptr()), static_cast<size_t>(PyBytes_GET_SIZE(packed.ptr())));
       Call([&] { return column_->AppendMany(d, {}); });

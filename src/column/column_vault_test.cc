@@ -164,6 +164,35 @@ TEST(ColumnVaultTest, BackgroundFlushWritesOldPendingData) {
   ASSERT_AV_OK(v->DisableCache());
 }
 
+TEST(ColumnVaultTest, VarSizeExtendFillsTheLastChunkFirst) {
+  TempDir dir;
+  ColumnVaultOptions o;
+  o.min_chunk_bytes = 64;
+  o.max_chunk_bytes = 1024;
+  auto v = OpenVault(dir.File("c.db"), o);
+  auto b = v->CreateColumn("b", "bytes");
+  ASSERT_AV_OK(b->Append("first"));
+  // Ten small batches: KohakuVault started a new chunk for each extend.
+  for (int i = 0; i < 10; ++i) {
+    const std::vector<uint64_t> ends = {10, 20};
+    ASSERT_AV_OK(b->AppendMany(std::string(20, static_cast<char>('a' + i)), ends));
+  }
+  auto s = b->StorageInfo();
+  ASSERT_TRUE(s.ok());
+  // One data chunk (grown to 256 bytes) and one index chunk.
+  EXPECT_EQ(s->chunks, 2);
+  EXPECT_EQ(s->garbage_bytes, 0);
+  // Growing an element stores it elsewhere; compacting reclaims the old bytes.
+  ASSERT_AV_OK(b->Write(0, std::string(50, 'z'), std::vector<uint64_t>{50}));
+  EXPECT_EQ(b->StorageInfo()->garbage_bytes, 5);
+  ASSERT_AV_OK(b->Compact());
+  EXPECT_EQ(b->StorageInfo()->garbage_bytes, 0);
+  std::string data;
+  std::vector<uint64_t> ends;
+  ASSERT_AV_OK(b->Read(0, 2, &data, &ends));
+  EXPECT_EQ(data, std::string(50, 'z') + std::string(10, 'a'));
+}
+
 TEST(ColumnVaultTest, NewerSchemaVersionIsRefused) {
   TempDir dir;
   {
