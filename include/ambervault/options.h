@@ -53,6 +53,10 @@ struct AMBERVAULT_EXPORT OpenOptions {
 
   // Open read-only: every write then fails with Status::ReadOnly.
   bool read_only = false;
+
+  // Name of a registered SQLite VFS to open the file with (empty: the
+  // default VFS). Meant for tests that inject I/O faults.
+  std::string vfs;
 };
 
 // How busy errors ("database is locked") are retried: up to `retries`

@@ -114,7 +114,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(
   }
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(is_memory ? ":memory:" : path.c_str(), &db, flags,
-                           nullptr);
+                           options.vfs.empty() ? nullptr : options.vfs.c_str());
   if (rc != SQLITE_OK) {
     Status s = FromSqlite(rc, db, "cannot open '" + path + "'");
     sqlite3_close_v2(db);
