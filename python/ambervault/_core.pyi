@@ -329,7 +329,7 @@ class DataPacker:
         """
 
 class ColumnVault:
-    def __init__(self, path: str, min_chunk_bytes: int = 131072, max_chunk_bytes: int = 16777216, *, retries: int = 4, busy_timeout: float = 5.0, enable_wal: bool = True, read_only: bool = False) -> None: ...
+    def __init__(self, path: str, min_chunk_bytes: int = 131072, max_chunk_bytes: int = 16777216, *, retries: int = 4, busy_timeout: float = 5.0, enable_wal: bool = True, read_only: bool = False, synchronous: str = 'normal') -> None: ...
 
     def list_columns(self) -> list[tuple[str, str, int]]:
         """Every column as (name, dtype, length), in creation order."""

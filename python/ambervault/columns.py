@@ -17,6 +17,7 @@ from typing import Any, Union
 
 from . import _core
 from ._errors import InvalidTypeError, NotFound
+from .kvault import _synchronous_for
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -133,7 +134,10 @@ class ColumnVault(_core.ColumnVault):
         busy_timeout: float = 5.0,
         enable_wal: bool = True,
         read_only: bool = False,
+        synchronous: str = "normal",
+        durability: str | None = None,
     ) -> None:
+        synchronous = _synchronous_for(durability, synchronous)
         source = kvault_or_path
         if not isinstance(source, (str, bytes, os.PathLike)) and hasattr(source, "_path"):
             source = source._path
@@ -154,6 +158,7 @@ class ColumnVault(_core.ColumnVault):
             busy_timeout=busy_timeout,
             enable_wal=enable_wal,
             read_only=read_only,
+            synchronous=synchronous,
         )
         self._columns: dict[str, Column] = {}
         self._lock = threading.Lock()

@@ -18,6 +18,18 @@ from ._errors import InvalidArgument, InvalidTypeError
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+def _synchronous_for(durability: str | None, synchronous: str) -> str:
+    """``durability="normal"`` (the default: a process crash loses nothing
+    that was acknowledged; a power loss may roll back the last commits) or
+    ``"full"`` (every commit is fsynced: acknowledged writes survive power
+    loss). See docs/durability.md."""
+    if durability is None:
+        return synchronous
+    if durability not in ("normal", "full"):
+        raise InvalidArgument(f"durability must be 'normal' or 'full', not {durability!r}")
+    return durability
+
+
 class KVault(_core.KVault):
     """A persistent mapping from keys (``str`` or ``bytes``) to ``bytes``.
 
@@ -49,7 +61,9 @@ class KVault(_core.KVault):
         busy_timeout: float = 5.0,
         synchronous: str = "normal",
         read_only: bool = False,
+        durability: str | None = None,
     ) -> None:
+        synchronous = _synchronous_for(durability, synchronous)
         try:
             path = os.fspath(path)
         except TypeError:

@@ -43,7 +43,8 @@ constexpr int64_t kIterBatch = 1024;
 class PyColumnVault {
  public:
   PyColumnVault(const std::string& path, int64_t min_chunk_bytes, int64_t max_chunk_bytes,
-                int retries, double busy_timeout, bool enable_wal, bool read_only) {
+                int retries, double busy_timeout, bool enable_wal, bool read_only,
+                const std::string& synchronous) {
     ColumnVaultOptions o;
     o.min_chunk_bytes = min_chunk_bytes;
     o.max_chunk_bytes = max_chunk_bytes;
@@ -54,6 +55,17 @@ class PyColumnVault {
     o.open.busy_timeout_ms = static_cast<int>(busy_timeout * 1000);
     o.open.enable_wal = enable_wal;
     o.open.read_only = read_only;
+    if (synchronous == "normal") {
+      o.open.synchronous = Synchronous::kNormal;
+    } else if (synchronous == "full") {
+      o.open.synchronous = Synchronous::kFull;
+    } else if (synchronous == "off") {
+      o.open.synchronous = Synchronous::kOff;
+    } else if (synchronous == "extra") {
+      o.open.synchronous = Synchronous::kExtra;
+    } else {
+      RaiseInvalidArgument("synchronous must be 'off', 'normal', 'full' or 'extra', not '" + synchronous + "'");
+    }
     Result<std::unique_ptr<ColumnVault>> r = [&] {
       gil_scoped_release release;
       return ColumnVault::Open(path, o);
@@ -139,7 +151,10 @@ class PyColumnVault {
   void Close() {
     Call([&] { return vault_->Close(); });
   }
-  bool closed() const { return vault_->closed(); }
+  bool closed() const {
+    gil_scoped_release release;  // waits for a running call
+    return vault_->closed();
+  }
   const std::string& path() const { return vault_->path(); }
 
   static ColumnCacheOptions CacheOptions(int64_t cap_bytes, int64_t flush_threshold) {
@@ -506,9 +521,10 @@ class PyColumn {
 
 void RegisterColumns(nb::module_& m) {
   nb::class_<PyColumnVault>(m, "ColumnVault")
-      .def(nb::init<const std::string&, int64_t, int64_t, int, double, bool, bool>(), "path"_a,
-           "min_chunk_bytes"_a = 128 * 1024, "max_chunk_bytes"_a = 16 * 1024 * 1024, nb::kw_only(),
-           "retries"_a = 4, "busy_timeout"_a = 5.0, "enable_wal"_a = true, "read_only"_a = false)
+      .def(nb::init<const std::string&, int64_t, int64_t, int, double, bool, bool, const std::string&>(),
+           "path"_a, "min_chunk_bytes"_a = 128 * 1024, "max_chunk_bytes"_a = 16 * 1024 * 1024, nb::kw_only(),
+           "retries"_a = 4, "busy_timeout"_a = 5.0, "enable_wal"_a = true, "read_only"_a = false,
+           "synchronous"_a = "normal")
       .def("_create", &PyColumnVault::Create, "name"_a, "dtype"_a)
       .def("_info", &PyColumnVault::Info, "name"_a)
       .def("_ensure", &PyColumnVault::Ensure, "name"_a, "dtype"_a)
