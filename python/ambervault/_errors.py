@@ -14,6 +14,7 @@ catch, so ``except KeyError`` or ``except ValueError`` keep working:
 - ``ReadOnlyError``             a write to a read-only database (an ``IoError``)
 - ``ClosedError``               use after ``close()`` (also ``ValueError``)
 - ``OutOfRangeError``           a number the dtype cannot hold (``InvalidArgument`` and ``OverflowError``)
+- ``NotSupportedError``         a newer file format, or a vault used after ``fork()`` in the child
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ class ClosedError(KohakuVaultError, ValueError):
     """The vault was closed."""
 
 
+class NotSupportedError(KohakuVaultError):
+    """Something this version or this process cannot do: a file with a newer
+    column schema, or a vault used in a child process after ``fork()``."""
+
+
 # Clearer aliases.
 VaultError = KohakuVaultError
 BusyError = DatabaseBusy
@@ -96,6 +102,7 @@ __all__ = [
     "ReadOnlyError",
     "ClosedError",
     "OutOfRangeError",
+    "NotSupportedError",
     "VaultError",
     "BusyError",
 ]

@@ -10,7 +10,7 @@ namespace {
 
 struct ErrorClasses {
   nb::object base, not_found, busy, invalid_argument, invalid_type, io_error,
-      corruption, disk_full, read_only, closed, out_of_range;
+      corruption, disk_full, read_only, closed, out_of_range, not_supported;
 };
 
 ErrorClasses* classes = nullptr;  // set once at module init, never freed
@@ -30,7 +30,7 @@ void RegisterErrors(nb::module_& m) {
       errors.attr("InvalidTypeError"), errors.attr("IoError"),
       errors.attr("CorruptionError"),  errors.attr("DiskFull"),
       errors.attr("ReadOnlyError"),    errors.attr("ClosedError"),
-      errors.attr("OutOfRangeError")};
+      errors.attr("OutOfRangeError"),  errors.attr("NotSupportedError")};
 }
 
 void RaiseInvalidType(std::string_view message) {
@@ -67,6 +67,8 @@ void RaiseStatus(const Status& status, nb::handle key) {
       Raise(classes->closed, msg);
     case Status::Code::kOutOfRange:
       Raise(classes->out_of_range, msg);
+    case Status::Code::kNotSupported:
+      Raise(classes->not_supported, msg);
     default:
       Raise(classes->base, status.ToString());
   }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ambervault/column_vault.h"
 #include "ambervault/packer.h"
@@ -170,6 +171,30 @@ Result<bool> IsInternalRow(sqlite::Connection* conn, std::string_view name,
 }
 
 Status InitSchema(sqlite::Connection* conn, bool read_only) {
+  // Tables of the same names from another application: refuse clearly
+  // rather than fail later on a missing column.
+  const std::pair<const char*, std::vector<const char*>> kNeeded[] = {
+      {"kohakuvault_meta", {"key", "value"}},
+      {"col_meta", {"col_id", "name", "dtype", "elem_size", "length", "chunk_bytes",
+                    "min_chunk_bytes", "max_chunk_bytes"}},
+      {"col_chunks", {"col_id", "chunk_idx", "data", "actual_size", "bytes_used"}}};
+  for (const auto& [table, columns] : kNeeded) {
+    AMBERVAULT_ASSIGN_OR_RETURN(
+        int64_t exists,
+        conn->QueryInt64(std::string("SELECT count(*) FROM pragma_table_info('") + table + "')"));
+    if (exists == 0) continue;  // created below
+    for (const char* column : columns) {
+      AMBERVAULT_ASSIGN_OR_RETURN(
+          int64_t found,
+          conn->QueryInt64(std::string("SELECT count(*) FROM pragma_table_info('") + table +
+                           "') WHERE name = '" + column + "'"));
+      if (found == 0) {
+        return Status::InvalidArgument(std::string("table '") + table +
+                                       "' exists but is not KohakuVault's (it has no column '" +
+                                       column + "'); the file belongs to another application");
+      }
+    }
+  }
   AMBERVAULT_ASSIGN_OR_RETURN(
       int64_t tables,
       conn->QueryInt64("SELECT count(*) FROM sqlite_master WHERE type = "
