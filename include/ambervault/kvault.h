@@ -138,6 +138,12 @@ class AMBERVAULT_EXPORT KVault {
 
   // Sets *value to the value of `key`. NotFound if absent.
   Status Get(std::string_view key, std::string* value);
+  // Get, but only when the value is already in memory (pending in the
+  // write-back cache, or in the value cache: see KVaultOptions) and the
+  // vault is not busy with another call. Returns false otherwise, having
+  // done no I/O and not waited. For callers that must not block here (the
+  // Python binding holds the GIL).
+  bool TryGetCached(std::string_view key, std::string* value);
   Result<std::string> Get(std::string_view key);
 
   // Removes `key`; true if it existed (in the file or pending in the cache).

@@ -88,6 +88,11 @@ struct AMBERVAULT_EXPORT KVaultOptions {
   // Bytes moved per step by the streaming calls (PutStream, GetStream).
   size_t chunk_size = 1u << 20;
 
+  // Memory for values recently read (values up to 64 KiB), so repeated
+  // gets skip SQLite. Always exactly fresh: emptied by any commit from any
+  // connection or process (WAL files only). 0 disables it.
+  size_t value_cache_bytes = 32u << 20;
+
   OpenOptions open;
   RetryOptions retry;
 };

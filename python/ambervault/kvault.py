@@ -62,6 +62,7 @@ class KVault(_core.KVault):
         synchronous: str = "normal",
         read_only: bool = False,
         durability: str | None = None,
+        value_cache_bytes: int = 32 << 20,
     ) -> None:
         synchronous = _synchronous_for(durability, synchronous)
         try:
@@ -87,6 +88,7 @@ class KVault(_core.KVault):
             busy_timeout=busy_timeout,
             synchronous=synchronous,
             read_only=read_only,
+            value_cache_bytes=value_cache_bytes,
         )
 
     # KohakuVault code reads the path from ``_path`` (e.g. ColumnVault(kv)).

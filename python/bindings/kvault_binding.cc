@@ -93,7 +93,7 @@ class PyKVault {
            int64_t chunk_size, int retries, double backoff_base,
            bool enable_wal, int page_size, int64_t mmap_size, int64_t cache_kb,
            double busy_timeout, const std::string& synchronous,
-           bool read_only) {
+           bool read_only, int64_t value_cache_bytes) {
     KVaultOptions o;
     o.table = table;
     if (chunk_size <= 0) RaiseInvalidArgument("chunk_size must be > 0");
@@ -109,6 +109,8 @@ class PyKVault {
     }
     o.open.busy_timeout_ms = static_cast<int>(busy_timeout * 1000);
     o.open.read_only = read_only;
+    if (value_cache_bytes < 0) RaiseInvalidArgument("value_cache_bytes must be >= 0");
+    o.value_cache_bytes = static_cast<size_t>(value_cache_bytes);
     if (synchronous == "off") {
       o.open.synchronous = Synchronous::kOff;
     } else if (synchronous == "normal") {
@@ -226,6 +228,9 @@ class PyKVault {
         return true;
       }
     }
+    // A value already in memory is copied without releasing the GIL (no
+    // I/O, no wait: the vault mutex is only tried).
+    if (vault_->TryGetCached(k, out)) return true;
     Status s;
     {
       gil_scoped_release release;
@@ -820,13 +825,14 @@ void RegisterKVault(nb::module_& m) {
   nb::class_<PyKVault>(m, "KVault")
       .def(nb::init<const std::string&, const std::string&, int64_t, int,
                     double, bool, int, int64_t, int64_t, double,
-                    const std::string&, bool>(),
+                    const std::string&, bool, int64_t>(),
            nb::arg("path"), nb::kw_only(), nb::arg("table") = "kv",
            nb::arg("chunk_size") = 1 << 20, nb::arg("retries") = 4,
            nb::arg("backoff_base") = 0.02, nb::arg("enable_wal") = true,
            nb::arg("page_size") = 32768, nb::arg("mmap_size") = 268435456,
            nb::arg("cache_kb") = 100000, nb::arg("busy_timeout") = 5.0,
-           nb::arg("synchronous") = "normal", nb::arg("read_only") = false)
+           nb::arg("synchronous") = "normal", nb::arg("read_only") = false,
+           nb::arg("value_cache_bytes") = int64_t{32} << 20)
       .def("__getitem__", &PyKVault::GetItem, nb::sig("def __getitem__(self, key: str | bytes, /) -> Any"), nb::arg("key").none())
       .def("__setitem__", &PyKVault::Put, nb::sig("def __setitem__(self, key: str | bytes, value: object, /) -> None"), nb::arg("key").none(), nb::arg("value").none())
       .def("__delitem__", &PyKVault::DelItem, nb::sig("def __delitem__(self, key: str | bytes, /) -> None"), nb::arg("key").none())

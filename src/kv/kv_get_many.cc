@@ -26,9 +26,10 @@ using Values = std::vector<std::optional<std::string>>;
 Status GetManyLocked(KVault::Rep* rep,
                      const std::vector<std::string_view>& keys, Values* out) {
   out->clear();
+  const bool cached = rep->value_cache.Usable(*rep->conn);
   bool need_table = false;
   for (std::string_view key : keys) {
-    if (rep->cache.Find(key) == nullptr) {
+    if (rep->cache.Find(key) == nullptr && (!cached || rep->value_cache.Find(key) == nullptr)) {
       need_table = true;
       break;
     }
@@ -54,10 +55,19 @@ Status GetManyLocked(KVault::Rep* rep,
       (*out)[i] = *pending;
       continue;
     }
+    if (cached) {
+      if (const std::string* hit = rep->value_cache.Find(key)) {
+        (*out)[i] = *hit;
+        continue;
+      }
+    }
     StatementUse use(stmt);  // resets the statement for the next key
     AMBERVAULT_RETURN_IF_ERROR(stmt->BindBlob(1, key));
     AMBERVAULT_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (row) (*out)[i] = std::string(stmt->ColumnBlob(0));
+    if (row) {
+      (*out)[i] = std::string(stmt->ColumnBlob(0));
+      if (cached) rep->value_cache.Insert(key, *(*out)[i]);
+    }
   }
   if (txn) AMBERVAULT_RETURN_IF_ERROR(txn->Commit());
   return Status::OK();

@@ -366,6 +366,7 @@ Result<std::unique_ptr<KVault>> KVault::Open(const std::string& path,
   auto rep = std::make_unique<Rep>();
   rep->path = path;
   rep->options = options;
+  rep->value_cache = kv::ValueCache(options.value_cache_bytes);
   const std::string t = "\"" + options.table + "\"";
   rep->quoted_table = t;
   rep->sql_get = "SELECT value FROM " + t + " WHERE key = ?1";
@@ -418,6 +419,13 @@ Status KVault::Get(std::string_view key, std::string* value) {
         return Status::OK();
       }
     }
+    const bool cached = rep_->value_cache.Usable(*rep_->conn);
+    if (cached) {
+      if (const std::string* hit = rep_->value_cache.Find(key)) {
+        *value = *hit;
+        return Status::OK();
+      }
+    }
     bool found = false;
     Status s = rep_->GetFromTableLocked(key, value, &found);
     if (!s.ok()) {
@@ -425,8 +433,27 @@ Status KVault::Get(std::string_view key, std::string* value) {
       return s;
     }
     if (!found) return Status::NotFound("key not found");
+    if (cached) rep_->value_cache.Insert(key, *value);
     return Status::OK();
   });
+}
+
+bool KVault::TryGetCached(std::string_view key, std::string* value) {
+  Rep* r = rep_.get();
+  if (r->InForkedChild()) return false;
+  std::unique_lock<std::mutex> l(r->mu, std::try_to_lock);
+  if (!l.owns_lock() || r->conn == nullptr) return false;
+  if (r->cache_on) {
+    if (const std::string* pending = r->cache.Find(key)) {
+      *value = *pending;
+      return true;
+    }
+  }
+  if (!r->value_cache.Usable(*r->conn)) return false;
+  const std::string* hit = r->value_cache.Find(key);
+  if (hit == nullptr) return false;
+  *value = *hit;
+  return true;
 }
 
 Result<std::string> KVault::Get(std::string_view key) {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ambervault/kvault.h"
+#include "kv/value_cache.h"
 #include "kv/write_cache.h"
 #include "sqlite/connection.h"
 #include "sqlite/transaction.h"
@@ -74,6 +75,7 @@ struct KVault::Rep {
   bool cache_on = false;
   CacheOptions cache_options;
   kv::WriteCache cache;
+  kv::ValueCache value_cache{0};  // sized from options at open
   std::atomic<int> cache_locks{0};
 
   // Ends the connection's read lease once it has been idle this long, so

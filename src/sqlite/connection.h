@@ -77,6 +77,9 @@ class Connection {
   // call this first (Transaction::Begin does).
   void EndReadLease();
   bool read_lease_active() const { return lease_active_; }
+  // The WAL-index watch, once the first read transaction mapped it; null
+  // before that and outside WAL mode.
+  const WalWatch* wal_watch() const { return wal_watch_.get(); }
   // Called whenever a lease is about to end (before its transaction
   // closes): owners drop what is only valid inside one snapshot, such as
   // open BLOB handles and cached rows.
