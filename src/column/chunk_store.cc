@@ -341,6 +341,29 @@ Status StrideArray::Read(int64_t offset, int64_t n, char* dst,
   return Status::OK();
 }
 
+Status StrideArray::CheckBacked(int64_t offset, int64_t n) {
+  if (n <= 0) return Status::OK();
+  if (offset < 0 || n > INT64_MAX - offset) {
+    return Status::Corruption("column " + std::to_string(store_->col_id()) +
+                              ": length out of range");
+  }
+  const int64_t last = offset + n - 1;
+  AMBERVAULT_ASSIGN_OR_RETURN(std::optional<ChunkRow> row, store_->Find(last / sizes_.max));
+  if (!row || row->size <= last % sizes_.max) {
+    return Status::Corruption("column " + std::to_string(store_->col_id()) +
+                              ": its length reaches past its chunks");
+  }
+  if (n > (int64_t{16} << 20)) {  // large: every byte must be allocated
+    int64_t chunks = 0, allocated = 0, used = 0;
+    AMBERVAULT_RETURN_IF_ERROR(store_->Totals(&chunks, &allocated, &used));
+    if (allocated < n) {
+      return Status::Corruption("column " + std::to_string(store_->col_id()) +
+                                ": its length reaches past its chunks");
+    }
+  }
+  return Status::OK();
+}
+
 Status StrideArray::Write(int64_t offset, std::string_view src) {
   const int64_t stride = sizes_.max;
   BlobCursor cursor(store_->conn(), /*writable=*/true);

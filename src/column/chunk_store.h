@@ -169,6 +169,10 @@ class StrideArray {
   // Reads [offset, offset + n) into dst. Corruption if a chunk is missing
   // or short.
   Status Read(int64_t offset, int64_t n, char* dst, BlobSource* source);
+  // Corruption unless the chunks could hold [offset, offset + n): called
+  // before allocating n bytes for a read, so that a damaged length never
+  // becomes a huge allocation.
+  Status CheckBacked(int64_t offset, int64_t n);
   // Writes `src` at `offset`, creating and growing chunks as needed.
   Status Write(int64_t offset, std::string_view src);
   // Moves [from, from + n) to [to, to + n) (the ranges may overlap), in

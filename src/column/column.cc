@@ -85,11 +85,15 @@ struct ReadSource {
 // Reads the index entries [start, start + count) of a var-size column.
 Status ReadEntries(ReadSource* src, const ColumnState& c, int64_t start,
                    int64_t count, std::vector<IndexEntry>* out) {
-  std::string raw(static_cast<size_t>(count * kEntry), '\0');
+  if (start > INT64_MAX / kEntry - count) {
+    return Status::Corruption("column '" + c.name + "': length out of range");
+  }
   ChunkStore store(src->conn, c.idx_col_id, src->rows);
-  AMBERVAULT_RETURN_IF_ERROR(StrideArray(&store, c.idx_sizes)
-                                 .Read(start * kEntry, count * kEntry,
-                                       raw.data(), src->blobs));
+  StrideArray array(&store, c.idx_sizes);
+  AMBERVAULT_RETURN_IF_ERROR(array.CheckBacked(start * kEntry, count * kEntry));
+  std::string raw(static_cast<size_t>(count * kEntry), '\0');
+  AMBERVAULT_RETURN_IF_ERROR(array.Read(start * kEntry, count * kEntry,
+                                        raw.data(), src->blobs));
   out->resize(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {
     (*out)[static_cast<size_t>(i)] = DecodeEntry(raw.data() + i * kEntry);
@@ -104,11 +108,15 @@ Status ReadStored(ReadSource* src, const ColumnState& c, int64_t start,
   if (count == 0) return Status::OK();
   if (!c.var_size()) {
     const int64_t e = static_cast<int64_t>(c.elem_size);
+    if (start > INT64_MAX / e - count) {
+      return Status::Corruption("column '" + c.name + "': length out of range");
+    }
+    ChunkStore store(src->conn, c.col_id, src->rows);
+    StrideArray array(&store, c.sizes);
+    AMBERVAULT_RETURN_IF_ERROR(array.CheckBacked(start * e, count * e));
     const size_t base = data->size();
     data->resize(base + static_cast<size_t>(count * e));
-    ChunkStore store(src->conn, c.col_id, src->rows);
-    return StrideArray(&store, c.sizes)
-        .Read(start * e, count * e, data->data() + base, src->blobs);
+    return array.Read(start * e, count * e, data->data() + base, src->blobs);
   }
   std::vector<IndexEntry> entries;
   AMBERVAULT_RETURN_IF_ERROR(ReadEntries(src, c, start, count, &entries));

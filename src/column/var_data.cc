@@ -137,14 +137,37 @@ Status VarData::Overwrite(const IndexEntry& at, std::string_view bytes) {
 
 Status VarData::Gather(std::span<const IndexEntry> entries, std::string* data,
                        std::vector<uint64_t>* ends, BlobSource* cursor) {
-  const size_t base = data->size();
+  // Visit in (chunk, start) order so that neighbours share one read.
+  std::vector<uint32_t> order(entries.size());
+  std::iota(order.begin(), order.end(), 0u);
+  auto before = [&](uint32_t a, uint32_t b) {
+    return entries[a].chunk != entries[b].chunk ? entries[a].chunk < entries[b].chunk
+                                                : entries[a].start < entries[b].start;
+  };
+  if (!std::is_sorted(order.begin(), order.end(), before)) {
+    std::sort(order.begin(), order.end(), before);
+  }
+  // Check every entry against its chunk before allocating anything: a
+  // damaged index must give Corruption, never a huge allocation.
+  std::vector<ChunkRow> rows;  // per distinct chunk, in visiting order
   size_t total = 0;
-  for (const IndexEntry& e : entries) {
-    if (e.start < 0 || e.end < e.start) {
-      return Status::Corruption("variable-size index entry is invalid");
+  int64_t row_chunk = -1;
+  for (uint32_t i : order) {
+    const IndexEntry& e = entries[i];
+    if (e.chunk != row_chunk) {
+      AMBERVAULT_ASSIGN_OR_RETURN(std::optional<ChunkRow> r, store_->Find(e.chunk));
+      if (!r) {
+        return Status::Corruption("variable-size chunk " + std::to_string(e.chunk) + " is missing");
+      }
+      rows.push_back(*r);
+      row_chunk = e.chunk;
+    }
+    if (e.start < 0 || e.end < e.start || e.end > rows.back().size) {
+      return Status::Corruption("variable-size index entry points outside its chunk");
     }
     total += static_cast<size_t>(e.size());
   }
+  const size_t base = data->size();
   data->resize(base + total);
   char* out = data->data() + base;
   // Where each element goes in the output.
@@ -155,38 +178,13 @@ Status VarData::Gather(std::span<const IndexEntry> entries, std::string* data,
     at += static_cast<size_t>(entries[i].size());
     ends->push_back(base + at);
   }
-  // Visit in (chunk, start) order so that neighbours share one read.
-  std::vector<uint32_t> order(entries.size());
-  std::iota(order.begin(), order.end(), 0u);
-  const bool sorted = std::is_sorted(
-      order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-        return entries[a].chunk != entries[b].chunk
-                   ? entries[a].chunk < entries[b].chunk
-                   : entries[a].start < entries[b].start;
-      });
-  if (!sorted) {
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-      return entries[a].chunk != entries[b].chunk
-                 ? entries[a].chunk < entries[b].chunk
-                 : entries[a].start < entries[b].start;
-    });
-  }
   std::string span;
-  int64_t row_chunk = -1;
-  ChunkRow row;
+  size_t row_index = 0;
   size_t i = 0;
   while (i < order.size()) {
     const IndexEntry& first = entries[order[i]];
-    if (first.chunk != row_chunk) {
-      AMBERVAULT_ASSIGN_OR_RETURN(std::optional<ChunkRow> r,
-                                  store_->Find(first.chunk));
-      if (!r) {
-        return Status::Corruption("variable-size chunk " +
-                                  std::to_string(first.chunk) + " is missing");
-      }
-      row = *r;
-      row_chunk = first.chunk;
-    }
+    if (i > 0 && first.chunk != entries[order[i - 1]].chunk) ++row_index;
+    const ChunkRow& row = rows[row_index];
     // Extend the run while the next element is in this chunk and near.
     size_t j = i + 1;
     int64_t lo = first.start, hi = first.end;
@@ -197,16 +195,13 @@ Status VarData::Gather(std::span<const IndexEntry> entries, std::string* data,
       ++j;
     }
     if (j == i + 1) {
-      AMBERVAULT_RETURN_IF_ERROR(
-          cursor->Read(row.rowid, out + pos[order[i]], first.size(), lo));
+      AMBERVAULT_RETURN_IF_ERROR(cursor->Read(row.rowid, out + pos[order[i]], first.size(), lo));
     } else {
       span.resize(static_cast<size_t>(hi - lo));
-      AMBERVAULT_RETURN_IF_ERROR(
-          cursor->Read(row.rowid, span.data(), hi - lo, lo));
+      AMBERVAULT_RETURN_IF_ERROR(cursor->Read(row.rowid, span.data(), hi - lo, lo));
       for (size_t k = i; k < j; ++k) {
         const IndexEntry& e = entries[order[k]];
-        std::memcpy(out + pos[order[k]], span.data() + (e.start - lo),
-                    static_cast<size_t>(e.size()));
+        std::memcpy(out + pos[order[k]], span.data() + (e.start - lo), static_cast<size_t>(e.size()));
       }
     }
     i = j;
