@@ -66,3 +66,37 @@ def test_vaults_refuse_to_work_in_a_forked_child(tmp_path):
     res = run_python(_FORK, tmp_path / "f.db", timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip().endswith("ok")
+
+
+def test_cache_block_failing_at_exit_leaves_no_cache_behind(tmp_path, write_lock):
+    # The exit flush of `with kv.cache()` / `col.cache()` meets a locked file:
+    # it raises and keeps the pending data, but later plain writes must be
+    # written at once (and after the leftovers), not cached silently.
+    path = str(tmp_path / "c.db")
+    kv = KVault(path, busy_timeout=0.05, retries=1)
+    cv = ColumnVault(kv, busy_timeout=0.05, retries=1)
+    col = cv.ensure("c", "i64")
+    lock = write_lock(path).acquire()
+    with pytest.raises(ambervault.DatabaseBusy):
+        with kv.cache():
+            kv["pending"] = b"1"
+    with pytest.raises(ambervault.DatabaseBusy):
+        with col.cache():
+            col.append(1)
+    assert not kv.cache_enabled() and col._cache_options() is None
+    assert kv["pending"] == b"1" and col[:] == [1]  # still readable
+    # A plain write cannot be acknowledged while the leftovers cannot be written.
+    with pytest.raises(ambervault.DatabaseBusy):
+        kv["plain"] = b"2"
+    with pytest.raises(ambervault.DatabaseBusy):
+        col.append(2)
+    lock.release()
+    kv["plain"] = b"2"
+    col.append(2)
+    with KVault(path) as other:  # written, in order, and visible elsewhere
+        assert other["pending"] == b"1" and other["plain"] == b"2"
+        with ColumnVault(other) as ocv:
+            assert ocv["c"][:] == [1, 2]
+    assert not kv.cache_enabled() and col._cache_options() is None
+    cv.close()
+    kv.close()

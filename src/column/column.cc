@@ -284,18 +284,22 @@ Status Column::AppendMany(std::string_view data, std::span<const uint64_t> ends)
     }
     if (!p.enabled) return v->AppendLocked(c, data, ends);
     const size_t after = p.bytes() + data.size();
-    if (after >= p.options.flush_threshold || after > p.options.cap_bytes) {
+    if (p.draining || after >= p.options.flush_threshold || after > p.options.cap_bytes) {
       // Pending and new elements go to the file in one transaction; if it
       // fails, neither is lost and the new ones are not half-accepted.
-      if (p.empty()) return v->AppendLocked(c, data, ends);
-      std::string all = p.data;
-      all.append(data);
-      std::vector<uint64_t> all_ends = p.ends;
-      if (c->var_size()) {
-        for (uint64_t e : ends) all_ends.push_back(p.bytes() + e);
+      if (p.empty()) {
+        AMBERVAULT_RETURN_IF_ERROR(v->AppendLocked(c, data, ends));
+      } else {
+        std::string all = p.data;
+        all.append(data);
+        std::vector<uint64_t> all_ends = p.ends;
+        if (c->var_size()) {
+          for (uint64_t e : ends) all_ends.push_back(p.bytes() + e);
+        }
+        AMBERVAULT_RETURN_IF_ERROR(v->AppendLocked(c, all, all_ends));
+        p.Clear();
       }
-      AMBERVAULT_RETURN_IF_ERROR(v->AppendLocked(c, all, all_ends));
-      p.Clear();
+      if (p.draining) p.enabled = p.draining = false;
       return Status::OK();
     }
     if (p.empty()) p.oldest = std::chrono::steady_clock::now();
@@ -318,7 +322,7 @@ bool Column::TryAppendToCache(std::string_view data, std::span<const uint64_t> e
   if (it == v->columns.end()) return false;
   ColumnState* c = &it->second;
   auto& p = c->cache;
-  if (!p.enabled || v->options.open.read_only) return false;
+  if (!p.enabled || p.draining || v->options.open.read_only) return false;
   const size_t after = p.bytes() + data.size();
   if (after >= p.options.flush_threshold || after > p.options.cap_bytes) return false;
   Result<int64_t> n = column::CountElements(*c, data, ends);
@@ -477,6 +481,7 @@ Status Column::EnableCache(const ColumnCacheOptions& options) {
       AMBERVAULT_RETURN_IF_ERROR(v->FlushLocked(c).status());
     }
     c->cache.enabled = true;
+    c->cache.draining = false;
     c->cache.options = options;
     return Status::OK();
   });
@@ -485,8 +490,13 @@ Status Column::EnableCache(const ColumnCacheOptions& options) {
 Status Column::DisableCache() {
   VaultState* v = vault_.get();
   return WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
-    AMBERVAULT_RETURN_IF_ERROR(v->FlushLocked(c).status());
+    Status s = v->FlushLocked(c).status();
+    if (!s.ok()) {
+      c->cache.draining = c->cache.enabled;  // keep the data, cache nothing new
+      return s;
+    }
     c->cache.enabled = false;
+    c->cache.draining = false;
     return Status::OK();
   });
 }
@@ -500,14 +510,16 @@ bool Column::cache_enabled() const {
   VaultState* v = vault_.get();
   std::lock_guard<std::mutex> l(v->mu);
   auto it = v->columns.find(col_id_);
-  return it != v->columns.end() && it->second.cache.enabled;
+  return it != v->columns.end() && it->second.cache.enabled && !it->second.cache.draining;
 }
 
 std::optional<ColumnCacheOptions> Column::cache_options() const {
   VaultState* v = vault_.get();
   std::lock_guard<std::mutex> l(v->mu);
   auto it = v->columns.find(col_id_);
-  if (it == v->columns.end() || !it->second.cache.enabled) return std::nullopt;
+  if (it == v->columns.end() || !it->second.cache.enabled || it->second.cache.draining) {
+    return std::nullopt;
+  }
   return it->second.cache.options;
 }
 

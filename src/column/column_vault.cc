@@ -366,10 +366,13 @@ Status VaultState::SetStoredLengthLocked(const ColumnState& c, int64_t length) {
 }
 
 Result<size_t> VaultState::FlushLocked(ColumnState* c) {
-  if (c->cache.empty()) return size_t{0};
-  AMBERVAULT_RETURN_IF_ERROR(AppendLocked(c, c->cache.data, c->cache.ends));
-  const size_t bytes = c->cache.bytes();
-  c->cache.Clear();
+  size_t bytes = 0;
+  if (!c->cache.empty()) {
+    AMBERVAULT_RETURN_IF_ERROR(AppendLocked(c, c->cache.data, c->cache.ends));
+    bytes = c->cache.bytes();
+    c->cache.Clear();
+  }
+  if (c->cache.draining) c->cache.enabled = c->cache.draining = false;
   return bytes;
 }
 
@@ -705,6 +708,7 @@ Status ColumnVault::EnableCache(const ColumnCacheOptions& options) {
     v->vault_cache = options;
     for (auto& [id, c] : v->columns) {
       c.cache.enabled = true;
+      c.cache.draining = false;
       c.cache.options = options;
     }
     return Status::OK();
@@ -719,10 +723,19 @@ Status ColumnVault::DisableCache() {
   std::lock_guard<std::mutex> f(v->flusher_mu);
   v->StopFlusher();
   return column::Locked(v, [&]() -> Status {
-    AMBERVAULT_RETURN_IF_ERROR(v->FlushAllLocked().status());
     v->vault_cache.reset();
-    for (auto& [id, c] : v->columns) c.cache.enabled = false;
-    return Status::OK();
+    Status first;
+    for (auto& [id, c] : v->columns) {
+      Status s = v->FlushLocked(&c).status();
+      if (s.ok()) {
+        c.cache.enabled = false;
+        c.cache.draining = false;
+      } else {
+        c.cache.draining = c.cache.enabled;  // keep the data, cache nothing new
+        if (first.ok()) first = s;
+      }
+    }
+    return first;
   });
 }
 

@@ -35,6 +35,11 @@ namespace ambervault::column {
 // The write-back cache of one column: packed elements not yet in the file.
 struct PendingAppends {
   bool enabled = false;
+  // DisableCache() could not flush: the pending appends stay (readable,
+  // and written by the next flush of any kind), but no new append is
+  // cached: the next append writes them and itself in one transaction, or
+  // fails. The first successful flush turns the cache off.
+  bool draining = false;
   ColumnCacheOptions options;
   std::string data;
   std::vector<uint64_t> ends;  // var-size: where each element ends in data

@@ -165,6 +165,7 @@ Status KVault::Write(const WriteBatch& batch) {
       AMBERVAULT_RETURN_IF_ERROR(rep->CheckSizes(op.key, op.value.size()));
     }
     if (ops.empty()) return Status::OK();
+    if (rep->cache_draining) AMBERVAULT_RETURN_IF_ERROR(rep->FlushLocked().status());
     if (rep->cache_on) return WriteCachedLocked(rep, ops);
     return ApplyLocked(rep, ops, /*with_pending=*/false);
   });

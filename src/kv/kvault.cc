@@ -159,6 +159,7 @@ Status KVault::Rep::PutDirectLocked(std::string_view key,
 Status KVault::Rep::PutLocked(std::string_view key, std::string_view value) {
   AMBERVAULT_RETURN_IF_ERROR(CheckUsableLocked());
   AMBERVAULT_RETURN_IF_ERROR(CheckSizes(key, value.size()));
+  if (cache_draining) AMBERVAULT_RETURN_IF_ERROR(FlushLocked().status());
   if (!cache_on) return PutDirectLocked(key, value);
 
   const size_t entry = kv::WriteCache::EntryBytes(key, value);
@@ -208,7 +209,10 @@ Result<bool> KVault::Rep::ExistsInTableLocked(std::string_view key) {
 }
 
 Result<size_t> KVault::Rep::FlushLocked() {
-  if (cache.empty()) return size_t{0};
+  if (cache.empty()) {
+    if (cache_draining) cache_on = cache_draining = false;
+    return size_t{0};
+  }
   AMBERVAULT_ASSIGN_OR_RETURN(
       Transaction txn,
       Transaction::Begin(conn.get(), Transaction::Mode::kImmediate));
@@ -220,6 +224,7 @@ Result<size_t> KVault::Rep::FlushLocked() {
   AMBERVAULT_RETURN_IF_ERROR(txn.Commit());
   size_t n = cache.entries();
   cache.Clear();
+  if (cache_draining) cache_on = cache_draining = false;
   return n;
 }
 
@@ -597,6 +602,7 @@ Status KVault::EnableCache(const CacheOptions& options) {
     AMBERVAULT_RETURN_IF_ERROR(rep_->FlushLocked().status());
     rep_->cache_options = options;
     rep_->cache_on = true;
+    rep_->cache_draining = false;
     return Status::OK();
   });
   AMBERVAULT_RETURN_IF_ERROR(s);
@@ -623,8 +629,14 @@ Status KVault::DisableCache() {
     std::lock_guard<std::mutex> l(rep_->mu);
     AMBERVAULT_RETURN_IF_ERROR(rep_->CheckUsableLocked());
     if (!rep_->cache_on) return Status::OK();
-    AMBERVAULT_RETURN_IF_ERROR(rep_->FlushLocked().status());
+    Status flushed = rep_->FlushLocked().status();
+    if (!flushed.ok()) {
+      // Keep the pending writes, but take no new ones (see cache_draining).
+      rep_->cache_draining = true;
+      return flushed;
+    }
     rep_->cache_on = false;
+    rep_->cache_draining = false;
     return Status::OK();
   });
   AMBERVAULT_RETURN_IF_ERROR(s);
@@ -654,7 +666,7 @@ void KVault::UnlockCache() {
 bool KVault::cache_enabled() const {
   if (rep_->InForkedChild()) return false;
   std::lock_guard<std::mutex> l(rep_->mu);
-  return rep_->cache_on;
+  return rep_->cache_on && !rep_->cache_draining;
 }
 
 bool KVault::cache_locked() const { return rep_->cache_locks.load() > 0; }

@@ -73,6 +73,12 @@ struct KVault::Rep {
   int64_t max_length = 0;                    // SQLITE_LIMIT_LENGTH
 
   bool cache_on = false;
+  // DisableCache() could not flush: pending writes stay (readable, and
+  // flushed by the next flush of any kind), but the cache takes no new
+  // writes. A write first flushes the leftovers, and fails if it cannot,
+  // so nothing is ever written out of order. The first successful flush
+  // turns the cache off.
+  bool cache_draining = false;
   CacheOptions cache_options;
   kv::WriteCache cache;
   kv::ValueCache value_cache{0};  // sized from options at open
