@@ -50,10 +50,10 @@ Result<int64_t> CountElements(const ColumnState& c, std::string_view data,
 Status CheckRange(const ColumnState& c, int64_t start, int64_t count,
                   int64_t length) {
   if (start < 0 || count < 0 || start > length || count > length - start) {
-    return Status::OutOfRange("range [" + std::to_string(start) + ", " +
-                              std::to_string(start + count) +
-                              ") is outside column '" + c.name +
-                              "' of length " + std::to_string(length));
+    // (start + count may overflow: print both.)
+    return Status::OutOfRange(std::to_string(count) + " elements at " +
+                              std::to_string(start) + " are outside column '" +
+                              c.name + "' of length " + std::to_string(length));
   }
   return Status::OK();
 }
@@ -540,7 +540,7 @@ Result<Column::Storage> Column::StorageInfo() const {
       s.chunks += chunks;
       s.allocated_bytes += allocated;
       AMBERVAULT_ASSIGN_OR_RETURN(int64_t length, v->StoredLengthLocked(*c));
-      int64_t live = 0;
+      __int128 live = 0;
       column::ReadSource src(v, /*cached=*/false);
       constexpr int64_t kBatch = 1 << 16;
       std::vector<IndexEntry> entries;
@@ -549,7 +549,8 @@ Result<Column::Storage> Column::StorageInfo() const {
         AMBERVAULT_RETURN_IF_ERROR(column::ReadEntries(&src, *c, at, n, &entries));
         for (const IndexEntry& e : entries) live += e.size();
       }
-      s.garbage_bytes = std::max<int64_t>(used - live, 0);
+      const __int128 garbage = static_cast<__int128>(used) - live;
+      s.garbage_bytes = garbage < 0 ? 0 : garbage > INT64_MAX ? INT64_MAX : static_cast<int64_t>(garbage);
     }
     AMBERVAULT_RETURN_IF_ERROR(EndRead(&txn));
     return s;

@@ -346,7 +346,13 @@ Result<int64_t> VaultState::StoredLengthLocked(const ColumnState& c) {
     return Status::NotFound("column '" + c.name + "' was deleted");
   }
   const int64_t n = st->ColumnInt64(0);
-  if (n < 0) return Status::Corruption("column '" + c.name + "' has a negative length");
+  // A length whose bytes would not fit in an int64 (with room for the
+  // arithmetic on it) can only come from a damaged file.
+  const int64_t unit = c.var_size() ? column::kIndexEntryBytes : static_cast<int64_t>(c.elem_size);
+  if (n < 0 || n > INT64_MAX / unit / 4) {
+    return Status::Corruption("column '" + c.name + "' has an impossible length (" +
+                              std::to_string(n) + ")");
+  }
   if (cached) lease_lengths[c.length_col()] = n;
   return n;
 }

@@ -151,7 +151,7 @@ Status VarData::Gather(std::span<const IndexEntry> entries, std::string* data,
   // damaged index must give Corruption, never a huge allocation.
   std::vector<ChunkRow> rows;  // per distinct chunk, in visiting order
   size_t total = 0;
-  int64_t row_chunk = -1;
+  std::optional<int64_t> row_chunk;
   for (uint32_t i : order) {
     const IndexEntry& e = entries[i];
     if (e.chunk != row_chunk) {
