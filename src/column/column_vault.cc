@@ -121,7 +121,8 @@ Result<int64_t> NewColumnId(sqlite::Connection* conn) {
       conn->Prepare("INSERT OR REPLACE INTO kohakuvault_meta (key, value) "
                     "VALUES ('ambervault_last_col_id', ?1)"));
   StatementUse use(st);
-  AMBERVAULT_RETURN_IF_ERROR(st->BindText(1, std::to_string(next)));
+  const std::string text = std::to_string(next);  // bound without a copy
+  AMBERVAULT_RETURN_IF_ERROR(st->BindText(1, text));
   AMBERVAULT_RETURN_IF_ERROR(st->Exec());
   return next;
 }
