@@ -571,6 +571,9 @@ Status Column::Compact() {
     if (!last) return Status::OK();
     // Copy every live element into new chunks numbered past the old
     // ones, in batches, repointing the entries; then drop the old chunks.
+    if (last->first < 0 || last->first >= INT32_MAX) {
+      return Status::Corruption("column '" + c->name + "' has an impossible chunk number");
+    }
     const int64_t first_new = last->first + 1;
     constexpr int64_t kBatch = 1 << 14;
     std::vector<IndexEntry> entries, placed;

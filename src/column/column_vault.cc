@@ -534,6 +534,12 @@ Result<Column> LoadColumnLocked(const std::shared_ptr<VaultState>& v,
   return Column(v, s.col_id, s.name, s.dtype, s.elem_size);
 }
 
+// A damaged length must not overflow when pending appends are added.
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t out;
+  return __builtin_add_overflow(a, b, &out) ? (a < 0 ? INT64_MIN : INT64_MAX) : out;
+}
+
 Status CheckName(std::string_view name) {
   if (name.empty()) return Status::InvalidArgument("column name must not be empty");
   if (name.find('\0') != std::string_view::npos) {
@@ -662,7 +668,7 @@ Result<std::vector<ColumnInfo>> ColumnVault::ListColumns() {
           for (const auto& [id, c] : v->columns) {
             if (c.name == base && c.var_size()) pending = c.cache.count;
           }
-          out.push_back(ColumnInfo{base, r.dtype, rows[idx->second].length + pending, 0});
+          out.push_back(ColumnInfo{base, r.dtype, SaturatingAdd(rows[idx->second].length, pending), 0});
           continue;
         }
       }
@@ -670,7 +676,7 @@ Result<std::vector<ColumnInfo>> ColumnVault::ListColumns() {
       for (const auto& [id, c] : v->columns) {
         if (c.name == r.name && !c.var_size()) pending = c.cache.count;
       }
-      out.push_back(ColumnInfo{r.name, r.dtype, r.length + pending,
+      out.push_back(ColumnInfo{r.name, r.dtype, SaturatingAdd(r.length, pending),
                                static_cast<size_t>(std::max<int64_t>(r.elem_size, 0))});
     }
     return out;

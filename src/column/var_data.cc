@@ -65,7 +65,13 @@ Status VarData::Place(std::string_view data, std::span<const uint64_t> ends,
   AMBERVAULT_ASSIGN_OR_RETURN(auto last, store_->Last());
   int64_t next_chunk = 0;
   size_t fill = SIZE_MAX;  // index in `segments` of the chunk being filled
-  if (last) next_chunk = last->first + 1;
+  if (last) {
+    // Index entries hold an int32 chunk number.
+    if (last->first < 0 || last->first >= INT32_MAX) {
+      return Status::Corruption("variable-size data has an impossible chunk number");
+    }
+    next_chunk = last->first + 1;
+  }
   if (last && !new_chunk) {
     const ChunkRow& row = last->second;
     AMBERVAULT_ASSIGN_OR_RETURN(DataCursor cur, store_->Cursor(last->first, row));
