@@ -71,7 +71,7 @@ asan: deps
 # inputs each, starting from the checked-in corpora (new finds stay in
 # build-fuzz/corpus-*; copy the interesting ones into fuzz/corpus/).
 FUZZ_RUNS ?= 1000000
-FUZZ_TARGETS := packer value_codec
+FUZZ_TARGETS := packer value_codec value_header column_index
 fuzz: deps
 	@command -v clang++ >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq clang; }
