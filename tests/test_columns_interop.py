@@ -845,3 +845,35 @@ def test_mixed_list_columns(request, scenario):
     ops = data["ops"]
     assert_kohaku_list(data["kohaku"], ops.model, ops.dtypes)
     assert_amber_list(data["amber"], ops.model, ops.dtypes)
+
+
+_KOHAKU_RECREATE = r"""
+import sys
+sys.path.insert(0, sys.argv[2])
+from kohakuvault import ColumnVault
+cv = ColumnVault(sys.argv[1])
+cv.delete_column("f")
+cv.create_column("v", "bytes").append(b"kohaku")
+print(dict((n, d) for n, d, _ in cv.list_columns()))
+"""
+
+
+def test_handle_of_a_column_kohakuvault_replaced_raises_notfound(legacy, tmp_path):
+    # kohakuvault 0.9.0 reuses col_ids: after it deletes "f" (the newest
+    # column), its new "v" gets f's col_id. A stale "f" handle must raise,
+    # not read or append through f's fixed-size layout into "v".
+    path = tmp_path / "replaced.db"
+    with ambervault.ColumnVault(path) as cv:
+        f = cv.create_column("f", "i64")
+        f.extend([1, 2, 3])
+        proc = run_python(_KOHAKU_RECREATE, path, legacy)
+        assert proc.returncode == 0, proc.stderr
+        v = cv["v"]
+        assert v[:] == [b"kohaku"]
+        for op in (lambda: len(f), lambda: f[:], lambda: f.append(9)):
+            with pytest.raises(ambervault.NotFound):
+                op()
+        v.append(b"amber")
+    with ambervault.ColumnVault(path) as cv:
+        assert cv["v"][:] == [b"kohaku", b"amber"]
+        assert "f" not in cv

@@ -177,12 +177,13 @@ class AMBERVAULT_EXPORT Column {
   // transaction. A no-op for fixed-size columns.
   Status Compact();
 
-  Column(std::shared_ptr<column::VaultState> vault, int64_t col_id,
+  Column(std::shared_ptr<column::VaultState> vault, int64_t col_id, uint64_t serial,
          std::string name, std::string dtype, size_t elem_size);
 
  private:
   std::shared_ptr<column::VaultState> vault_;
   int64_t col_id_;
+  uint64_t serial_;  // which column col_id_ held when the handle was made
   std::string name_;
   std::string dtype_;
   size_t elem_size_;

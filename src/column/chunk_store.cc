@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -398,7 +399,9 @@ Status StrideArray::Write(int64_t offset, std::string_view src) {
 
 Status StrideArray::Move(int64_t from, int64_t to, int64_t n) {
   if (n <= 0 || from == to) return Status::OK();
-  std::string buffer;
+  // Not zero-filled: every byte is read before it is written out.
+  const auto buffer = std::make_unique_for_overwrite<char[]>(
+      static_cast<size_t>(std::min(kMoveBlock, n)));
   BlobCursor reader(store_->conn(), /*writable=*/false);
   // Copy in blocks, walking away from the overlap: forwards when moving
   // left, backwards when moving right.
@@ -407,10 +410,10 @@ Status StrideArray::Move(int64_t from, int64_t to, int64_t n) {
     const int64_t k = to < from ? b : blocks - 1 - b;
     const int64_t start = k * kMoveBlock;
     const int64_t len = std::min(kMoveBlock, n - start);
-    buffer.resize(static_cast<size_t>(len));
-    AMBERVAULT_RETURN_IF_ERROR(Read(from + start, len, buffer.data(), &reader));
+    AMBERVAULT_RETURN_IF_ERROR(Read(from + start, len, buffer.get(), &reader));
     reader.Close();
-    AMBERVAULT_RETURN_IF_ERROR(Write(to + start, buffer));
+    AMBERVAULT_RETURN_IF_ERROR(
+        Write(to + start, std::string_view(buffer.get(), static_cast<size_t>(len))));
   }
   return Status::OK();
 }

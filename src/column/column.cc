@@ -155,9 +155,10 @@ Status VaultState::AppendLocked(ColumnState* c, std::string_view data,
 // ------------------------------------------------------------ Column
 
 Column::Column(std::shared_ptr<column::VaultState> vault, int64_t col_id,
-               std::string name, std::string dtype, size_t elem_size)
+               uint64_t serial, std::string name, std::string dtype, size_t elem_size)
     : vault_(std::move(vault)),
       col_id_(col_id),
+      serial_(serial),
       name_(std::move(name)),
       dtype_(std::move(dtype)),
       elem_size_(elem_size) {}
@@ -166,10 +167,10 @@ namespace {
 
 // Runs fn(state, connection) under the vault lock with retries.
 template <typename Fn>
-auto WithColumn(VaultState* v, int64_t col_id, Fn&& fn) {
+auto WithColumn(VaultState* v, int64_t col_id, uint64_t serial, Fn&& fn) {
   using Out = decltype(fn(static_cast<ColumnState*>(nullptr)));
   return column::Locked(v, [&]() -> Out {
-    AMBERVAULT_ASSIGN_OR_RETURN(ColumnState * c, v->StateLocked(col_id));
+    AMBERVAULT_ASSIGN_OR_RETURN(ColumnState * c, v->StateLocked(col_id, serial));
     return fn(c);
   });
 }
@@ -188,7 +189,7 @@ Status EndRead(std::optional<Transaction>* txn) {
 
 Result<int64_t> Column::Length() const {
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) -> Result<int64_t> {
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Result<int64_t> {
     AMBERVAULT_BEGIN_READ(v, txn, cached);
     (void)cached;
     AMBERVAULT_ASSIGN_OR_RETURN(int64_t n, v->StoredLengthLocked(*c));
@@ -200,7 +201,7 @@ Result<int64_t> Column::Length() const {
 Status Column::Read(int64_t start, int64_t count, std::string* data,
                     std::vector<uint64_t>* ends) const {
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Status {
     data->clear();
     if (ends != nullptr) ends->clear();
     AMBERVAULT_BEGIN_READ(v, txn, cached);
@@ -245,7 +246,7 @@ Status Column::ReadInto(int64_t start, int64_t count, char* dst) const {
   // Reading straight into dst when nothing is pending saves a copy.
   VaultState* v = vault_.get();
   bool done = false;
-  AMBERVAULT_RETURN_IF_ERROR(WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
+  AMBERVAULT_RETURN_IF_ERROR(WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Status {
     if (!c->cache.empty()) return Status::OK();
     AMBERVAULT_BEGIN_READ(v, txn, cached);
     AMBERVAULT_ASSIGN_OR_RETURN(int64_t stored, v->StoredLengthLocked(*c));
@@ -274,7 +275,7 @@ Status Column::Append(std::string_view element) {
 
 Status Column::AppendMany(std::string_view data, std::span<const uint64_t> ends) {
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Status {
     AMBERVAULT_ASSIGN_OR_RETURN(int64_t n, column::CountElements(*c, data, ends));
     if (n == 0) return Status::OK();
     auto& p = c->cache;
@@ -318,9 +319,8 @@ bool Column::TryAppendToCache(std::string_view data, std::span<const uint64_t> e
   if (v->InForkedChild()) return false;
   std::unique_lock<std::mutex> l(v->mu, std::try_to_lock);
   if (!l.owns_lock() || v->conn == nullptr) return false;
-  auto it = v->columns.find(col_id_);
-  if (it == v->columns.end()) return false;
-  ColumnState* c = &it->second;
+  ColumnState* c = v->FindLocked(col_id_, serial_);
+  if (c == nullptr) return false;
   auto& p = c->cache;
   if (!p.enabled || p.draining || v->options.open.read_only) return false;
   const size_t after = p.bytes() + data.size();
@@ -340,7 +340,7 @@ bool Column::TryAppendToCache(std::string_view data, std::span<const uint64_t> e
 Status Column::Write(int64_t start, std::string_view data,
                      std::span<const uint64_t> ends) {
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Status {
     AMBERVAULT_ASSIGN_OR_RETURN(int64_t n, column::CountElements(*c, data, ends));
     AMBERVAULT_RETURN_IF_ERROR(v->FlushLocked(c).status());
     if (n == 0) return Status::OK();
@@ -392,7 +392,7 @@ Status Column::Write(int64_t start, std::string_view data,
 
 Status Column::Insert(int64_t index, std::string_view element) {
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Status {
     const uint64_t end = element.size();
     std::span<const uint64_t> ends =
         c->var_size() ? std::span<const uint64_t>(&end, 1) : std::span<const uint64_t>();
@@ -428,7 +428,7 @@ Status Column::Insert(int64_t index, std::string_view element) {
 
 Status Column::Delete(int64_t start, int64_t count) {
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Status {
     AMBERVAULT_RETURN_IF_ERROR(v->FlushLocked(c).status());
     sqlite::Connection* conn = v->conn.get();
     AMBERVAULT_ASSIGN_OR_RETURN(
@@ -454,7 +454,7 @@ Status Column::Delete(int64_t start, int64_t count) {
 
 Status Column::Clear() {
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Status {
     sqlite::Connection* conn = v->conn.get();
     AMBERVAULT_ASSIGN_OR_RETURN(
         Transaction txn, Transaction::Begin(conn, Transaction::Mode::kImmediate));
@@ -475,7 +475,7 @@ Status Column::EnableCache(const ColumnCacheOptions& options) {
     return Status::InvalidArgument("cache sizes must be positive");
   }
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Status {
     if (c->cache.bytes() >= options.flush_threshold ||
         c->cache.bytes() > options.cap_bytes) {
       AMBERVAULT_RETURN_IF_ERROR(v->FlushLocked(c).status());
@@ -489,7 +489,7 @@ Status Column::EnableCache(const ColumnCacheOptions& options) {
 
 Status Column::DisableCache() {
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Status {
     Status s = v->FlushLocked(c).status();
     if (!s.ok()) {
       c->cache.draining = c->cache.enabled;  // keep the data, cache nothing new
@@ -503,29 +503,27 @@ Status Column::DisableCache() {
 
 Result<size_t> Column::FlushCache() {
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) { return v->FlushLocked(c); });
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) { return v->FlushLocked(c); });
 }
 
 bool Column::cache_enabled() const {
   VaultState* v = vault_.get();
   std::lock_guard<std::mutex> l(v->mu);
-  auto it = v->columns.find(col_id_);
-  return it != v->columns.end() && it->second.cache.enabled && !it->second.cache.draining;
+  const ColumnState* c = v->FindLocked(col_id_, serial_);
+  return c != nullptr && c->cache.enabled && !c->cache.draining;
 }
 
 std::optional<ColumnCacheOptions> Column::cache_options() const {
   VaultState* v = vault_.get();
   std::lock_guard<std::mutex> l(v->mu);
-  auto it = v->columns.find(col_id_);
-  if (it == v->columns.end() || !it->second.cache.enabled || it->second.cache.draining) {
-    return std::nullopt;
-  }
-  return it->second.cache.options;
+  const ColumnState* c = v->FindLocked(col_id_, serial_);
+  if (c == nullptr || !c->cache.enabled || c->cache.draining) return std::nullopt;
+  return c->cache.options;
 }
 
 Result<Column::Storage> Column::StorageInfo() const {
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) -> Result<Storage> {
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Result<Storage> {
     sqlite::Connection* conn = v->conn.get();
     AMBERVAULT_BEGIN_READ(v, txn, cached);
     (void)cached;
@@ -560,7 +558,7 @@ Result<Column::Storage> Column::StorageInfo() const {
 Status Column::Compact() {
   if (!is_var_size()) return Status::OK();
   VaultState* v = vault_.get();
-  return WithColumn(v, col_id_, [&](ColumnState* c) -> Status {
+  return WithColumn(v, col_id_, serial_, [&](ColumnState* c) -> Status {
     AMBERVAULT_RETURN_IF_ERROR(v->FlushLocked(c).status());
     sqlite::Connection* conn = v->conn.get();
     AMBERVAULT_ASSIGN_OR_RETURN(

@@ -264,12 +264,16 @@ Status VaultState::CheckUsableLocked() const {
   return Status::OK();
 }
 
-Result<ColumnState*> VaultState::StateLocked(int64_t col_id) {
+ColumnState* VaultState::FindLocked(int64_t col_id, uint64_t serial) {
   auto it = columns.find(col_id);
-  if (it == columns.end()) {
-    return Status::NotFound("the column was deleted");
-  }
+  if (it == columns.end() || it->second.serial != serial) return nullptr;
   return &it->second;
+}
+
+Result<ColumnState*> VaultState::StateLocked(int64_t col_id, uint64_t serial) {
+  ColumnState* c = FindLocked(col_id, serial);
+  if (c == nullptr) return Status::NotFound("the column was deleted");
+  return c;
 }
 
 Result<std::optional<Transaction>> VaultState::BeginReadLocked(bool* cached) {
@@ -524,6 +528,10 @@ Result<Column> LoadColumnLocked(const std::shared_ptr<VaultState>& v,
     inserted = true;  // the id now belongs to another column
   }
   if (inserted) {
+    // A replaced column's pending appends go with it: its rows are gone
+    // from the file, so they have nowhere to be written (its handles get
+    // NotFound, as after DeleteColumn).
+    c.serial = ++v->last_serial;
     it->second = std::move(c);
     if (v->vault_cache) {
       it->second.cache.enabled = true;
@@ -531,7 +539,7 @@ Result<Column> LoadColumnLocked(const std::shared_ptr<VaultState>& v,
     }
   }
   const ColumnState& s = it->second;
-  return Column(v, s.col_id, s.name, s.dtype, s.elem_size);
+  return Column(v, s.col_id, s.serial, s.name, s.dtype, s.elem_size);
 }
 
 // A damaged length must not overflow when pending appends are added.

@@ -208,5 +208,51 @@ TEST(ColumnVaultTest, NewerSchemaVersionIsRefused) {
   EXPECT_EQ(v.status().code(), Status::Code::kNotSupported);
 }
 
+// A KohakuVault (which reuses col_ids) deleted column "f" and created a
+// var-size "v" under f's col_id: the old "f" handle must not reach "v"
+// through f's fixed-size layout.
+TEST(ColumnVaultTest, HandleOfAReplacedColumnIsNotFound) {
+  TempDir dir;
+  auto v = OpenVault(dir.File("c.db"));
+  auto f = v->CreateColumn("f", "i64");
+  ASSERT_TRUE(f.ok());
+  ASSERT_AV_OK(f->Append(I64(7)));
+  ASSERT_AV_OK(f->EnableCache(ColumnCacheOptions()));
+  ASSERT_AV_OK(f->Append(I64(8)));  // pending when the column goes away
+  int64_t f_id = 0;
+  {
+    auto conn = sqlite::Connection::Open(dir.File("c.db"), OpenOptions());
+    ASSERT_TRUE(conn.ok());
+    auto id = (*conn)->QueryInt64("SELECT col_id FROM col_meta WHERE name = 'f'");
+    ASSERT_TRUE(id.ok());
+    f_id = *id;
+    ASSERT_AV_OK((*conn)->Exec("BEGIN IMMEDIATE"));
+    ASSERT_AV_OK((*conn)->Exec("DELETE FROM col_chunks"));
+    ASSERT_AV_OK((*conn)->Exec("DELETE FROM col_meta"));
+    ASSERT_AV_OK((*conn)->Exec(
+        "INSERT INTO col_meta (col_id, name, dtype, elem_size, length, chunk_bytes, "
+        "min_chunk_bytes, max_chunk_bytes) VALUES "
+        "(" + std::to_string(f_id) + ", 'v_data', 'bytes', 1, 0, 16, 16, 64), "
+        "(" + std::to_string(f_id + 1) + ", 'v_idx', 'adaptive_idx', 12, 0, 48, 48, 192)"));
+    ASSERT_AV_OK((*conn)->Exec("COMMIT"));
+  }
+  auto var = v->GetColumn("v");
+  ASSERT_TRUE(var.ok()) << var.status().ToString();
+  ASSERT_AV_OK(var->Append("hello"));
+  EXPECT_TRUE(f->Length().status().IsNotFound());
+  EXPECT_TRUE(f->Append(I64(9)).IsNotFound());
+  std::string data;
+  EXPECT_TRUE(f->Read(0, 1, &data, nullptr).IsNotFound());
+  EXPECT_FALSE(f->cache_enabled());
+  EXPECT_EQ(*var->Length(), 1);
+  std::vector<uint64_t> ends;
+  ASSERT_AV_OK(var->Read(0, 1, &data, &ends));
+  EXPECT_EQ(data, "hello");
+  // Getting "v" again keeps its handle valid.
+  auto again = v->GetColumn("v");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*var->Length(), 1);
+}
+
 }  // namespace
 }  // namespace ambervault

@@ -57,6 +57,12 @@ struct PendingAppends {
 
 // What does not change while a column exists (read once from col_meta).
 struct ColumnState {
+  // Tells apart the columns that held col_id over time (unique within the
+  // vault): a Column handle keeps it, and is NotFound once col_id has been
+  // loaded as another column (a KohakuVault deleted and recreated columns,
+  // or col_meta changed), instead of reaching that column with its own
+  // layout.
+  uint64_t serial = 0;
   int64_t col_id = 0;      // the column (fixed) or "<name>_data" (var-size)
   int64_t idx_col_id = 0;  // "<name>_idx" (var-size only)
   std::string name;        // logical name
@@ -81,6 +87,7 @@ struct VaultState {
   mutable std::mutex mu;
   std::unique_ptr<sqlite::Connection> conn;  // null once closed
   std::map<int64_t, ColumnState> columns;    // by col_id
+  uint64_t last_serial = 0;                  // of ColumnState::serial
   std::optional<ColumnCacheOptions> vault_cache;  // applies to new columns
   std::atomic<int> cache_locks{0};
 
@@ -110,9 +117,11 @@ struct VaultState {
   bool InForkedChild() const;
   static Status ForkedChildError();
 
-  // The state of column `col_id`, loading it when `name` is known; error
-  // NotFound when the column no longer exists.
-  Result<ColumnState*> StateLocked(int64_t col_id);
+  // The state of the column a handle was made for; NotFound when it no
+  // longer exists (deleted, or its col_id now holds another column).
+  Result<ColumnState*> StateLocked(int64_t col_id, uint64_t serial);
+  // The same, or null.
+  ColumnState* FindLocked(int64_t col_id, uint64_t serial);
   // Element count stored in the file.
   Result<int64_t> StoredLengthLocked(const ColumnState& c);
   Status SetStoredLengthLocked(const ColumnState& c, int64_t length);
