@@ -189,9 +189,22 @@ Status Connection::Checkpoint() {
 
 Status Connection::BeginReadLease() {
   if (wal_watch_ == nullptr) {
-    // SQLite maps the wal-index at the first read transaction: until then
-    // (and always when not in WAL mode) reads run in autocommit.
+    // Not in WAL mode (or no shared memory): reads run in autocommit.
     if (!wal_mode_) return Status::OK();
+    // The watch maps the wal-index only once SQLite's WAL has, which a
+    // read does. The unix VFS creates its shared-memory state on any
+    // xShmMap and only the WAL frees it, so a watch opened without a WAL
+    // would leak it and keep the -shm file open. And there may be no WAL
+    // even though journal_mode=WAL succeeded at open: a read of an empty
+    // file (its first write failed) or of a file another program turned
+    // back to a rollback journal puts SQLite back in rollback mode; reads
+    // then run in autocommit.
+    AMBERVAULT_RETURN_IF_ERROR(QueryInt64("PRAGMA schema_version").status());
+    AMBERVAULT_ASSIGN_OR_RETURN(std::string mode, QueryText("PRAGMA main.journal_mode"));
+    if (mode != "wal") {
+      wal_mode_ = false;
+      return Status::OK();
+    }
     wal_watch_ = WalWatch::Open(db_);
     if (wal_watch_ == nullptr) return Status::OK();
   }

@@ -119,7 +119,7 @@ class Connection {
   };
   std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> statements_;
 
-  bool wal_mode_ = false;
+  bool wal_mode_ = false;  // journal_mode=WAL took effect (see BeginReadLease)
   std::unique_ptr<WalWatch> wal_watch_;  // null: no lease (yet)
   bool lease_active_ = false;
   WalWatch::Header lease_header_{};
