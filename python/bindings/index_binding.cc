@@ -5,9 +5,13 @@
 // objects as keys (ordered by `<`) and values.
 //
 // Keys: a PyKey keeps the Python object and, for exact int (fitting int64),
-// float, str and bytes, a C++ copy, so two such keys compare in C++ without
-// calling Python (str compares as UTF-8 bytes, which is code point order).
-// Any other pair is compared with PyObject_RichCompareBool(a, b, Py_LT);
+// float, str, bytes and naive datetime, a C++ form, so two such keys
+// compare in C++ without calling Python (str compares as UTF-8 bytes, which
+// is code point order). Exact tuples compare element by element as Python
+// does (the first unequal element decides), with those types' elements
+// compared in C; a leading int is kept in the key so most tuple comparisons
+// never touch the tuples. Any other pair is compared with
+// PyObject_RichCompareBool(a, b, Py_LT);
 // an exception it raises propagates to the caller as itself, and the
 // containers leave their contents unchanged (see their headers).
 //
@@ -21,12 +25,16 @@
 // Iteration is never invalidated: an iterator remembers the last key it
 // returned and, if the container changed since, continues after that key.
 
+#include <Python.h>
+#include <datetime.h>
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 
 #include <cstdint>
+#include <cstring>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,7 +61,7 @@ namespace nb = nanobind;
 // node shifts cheap. REQUIRES: the GIL, for every copy and destruction.
 class PyKey {
  public:
-  enum class Kind : uint8_t { kInt, kFloat, kStr, kBytes, kObject };
+  enum class Kind : uint8_t { kInt, kFloat, kStr, kBytes, kDateTime, kTuple, kObject };
 
   PyKey() = default;
   PyKey(const PyKey& o)
@@ -92,14 +100,12 @@ class PyKey {
     PyObject* o = h.ptr();
     Py_INCREF(o);
     k.obj_ = o;
-    if (PyLong_CheckExact(o) || PyBool_Check(o)) {
-      int overflow = 0;
-      long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-      if (overflow == 0 && !(v == -1 && PyErr_Occurred())) {
-        k.kind_ = Kind::kInt;
-        k.u_.i = v;
-      }
-      PyErr_Clear();
+    int64_t i = 0;
+    if (ExactInt64(o, &i)) {
+      k.kind_ = Kind::kInt;
+      k.u_.i = i;
+    } else if (PyLong_CheckExact(o) || PyBool_Check(o)) {
+      // beyond int64: compared through Python
     } else if (PyFloat_CheckExact(o)) {
       k.kind_ = Kind::kFloat;
       k.u_.d = PyFloat_AS_DOUBLE(o);
@@ -117,9 +123,43 @@ class PyKey {
       k.kind_ = Kind::kBytes;
       k.u_.s = PyBytes_AS_STRING(o);
       k.len_ = static_cast<uint32_t>(PyBytes_GET_SIZE(o));
+    } else if (PyTuple_CheckExact(o)) {
+      k.kind_ = Kind::kTuple;
+      int64_t first = 0;
+      if (PyTuple_GET_SIZE(o) > 0 && ExactInt64(PyTuple_GET_ITEM(o, 0), &first)) {
+        k.u_.i = first;
+        k.len_ = 1;  // the first element is the int u_.i
+      }
+    } else if (PyDateTimeAPI != nullptr && PyDateTime_CheckExact(o) &&
+               PyDateTime_DATE_GET_TZINFO(o) == Py_None) {
+      // Naive datetimes order by their fields (fold plays no part), so
+      // their packed fields order the same way.
+      k.kind_ = Kind::kDateTime;
+      int64_t v = PyDateTime_GET_YEAR(o);
+      v = v * 16 + PyDateTime_GET_MONTH(o);
+      v = v * 32 + PyDateTime_GET_DAY(o);
+      v = v * 32 + PyDateTime_DATE_GET_HOUR(o);
+      v = v * 64 + PyDateTime_DATE_GET_MINUTE(o);
+      v = v * 64 + PyDateTime_DATE_GET_SECOND(o);
+      k.u_.i = v * 1000000 + PyDateTime_DATE_GET_MICROSECOND(o);
     }
     return k;
   }
+
+  // An exact int that fits int64 (bool too, as Python compares it as 0/1).
+  static bool ExactInt64(PyObject* o, int64_t* out) {
+    if (!PyLong_CheckExact(o) && !PyBool_Check(o)) return false;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow != 0 || (v == -1 && PyErr_Occurred())) {
+      PyErr_Clear();
+      return false;
+    }
+    *out = v;
+    return true;
+  }
+
+  bool tuple_first_int() const { return len_ == 1; }
 
   Kind kind() const { return kind_; }
   int64_t i() const { return u_.i; }
@@ -168,6 +208,70 @@ class PyRef {
   PyObject* obj_ = nullptr;
 };
 
+// Tuple elements, compared as PyObject_RichCompareBool would (1 true,
+// 0 false, -1 error) but in C for two exact ints (int64), floats, strs or
+// bytes of the same type.
+int ElementEqual(PyObject* x, PyObject* y) {
+  if (x == y) return 1;  // identity implies equality, as in Python
+  PyTypeObject* t = Py_TYPE(x);
+  if (t == Py_TYPE(y)) {
+    int64_t i = 0, j = 0;
+    if (t == &PyLong_Type && PyKey::ExactInt64(x, &i) && PyKey::ExactInt64(y, &j)) {
+      return i == j;
+    }
+    if (t == &PyFloat_Type) return PyFloat_AS_DOUBLE(x) == PyFloat_AS_DOUBLE(y);
+    if (t == &PyUnicode_Type) {
+      int c = PyUnicode_Compare(x, y);
+      if (c == -1 && PyErr_Occurred()) return -1;
+      return c == 0;
+    }
+    if (t == &PyBytes_Type) {
+      return PyBytes_GET_SIZE(x) == PyBytes_GET_SIZE(y) &&
+             std::memcmp(PyBytes_AS_STRING(x), PyBytes_AS_STRING(y),
+                         static_cast<size_t>(PyBytes_GET_SIZE(x))) == 0;
+    }
+  }
+  return PyObject_RichCompareBool(x, y, Py_EQ);
+}
+
+int ElementLess(PyObject* x, PyObject* y) {
+  PyTypeObject* t = Py_TYPE(x);
+  if (t == Py_TYPE(y)) {
+    int64_t i = 0, j = 0;
+    if (t == &PyLong_Type && PyKey::ExactInt64(x, &i) && PyKey::ExactInt64(y, &j)) {
+      return i < j;
+    }
+    if (t == &PyFloat_Type) return PyFloat_AS_DOUBLE(x) < PyFloat_AS_DOUBLE(y);
+    if (t == &PyUnicode_Type) {
+      int c = PyUnicode_Compare(x, y);
+      if (c == -1 && PyErr_Occurred()) return -1;
+      return c < 0;
+    }
+    if (t == &PyBytes_Type) {
+      const Py_ssize_t nx = PyBytes_GET_SIZE(x), ny = PyBytes_GET_SIZE(y);
+      int c = std::memcmp(PyBytes_AS_STRING(x), PyBytes_AS_STRING(y),
+                          static_cast<size_t>(nx < ny ? nx : ny));
+      return c < 0 || (c == 0 && nx < ny);
+    }
+  }
+  return PyObject_RichCompareBool(x, y, Py_LT);
+}
+
+// v < w for two exact tuples, as tuple.__lt__: the first elements that are
+// not equal decide, else the shorter tuple is less.
+int TupleLess(PyObject* v, PyObject* w) {
+  const Py_ssize_t nv = PyTuple_GET_SIZE(v), nw = PyTuple_GET_SIZE(w);
+  const Py_ssize_t n = nv < nw ? nv : nw;
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* x = PyTuple_GET_ITEM(v, i);
+    PyObject* y = PyTuple_GET_ITEM(w, i);
+    int eq = ElementEqual(x, y);
+    if (eq < 0) return -1;
+    if (eq == 0) return ElementLess(x, y);
+  }
+  return nv < nw;
+}
+
 struct PyKeyLess {
   bool operator()(const PyKey& a, const PyKey& b) const {
     using Kind = PyKey::Kind;
@@ -177,6 +281,15 @@ struct PyKeyLess {
         case Kind::kFloat: return a.d() < b.d();
         case Kind::kStr:
         case Kind::kBytes: return a.bytes() < b.bytes();  // unsigned bytewise
+        case Kind::kDateTime: return a.i() < b.i();
+        case Kind::kTuple: {
+          if (a.tuple_first_int() && b.tuple_first_int() && a.i() != b.i()) {
+            return a.i() < b.i();
+          }
+          int r = TupleLess(a.ptr(), b.ptr());
+          if (r < 0) throw nb::python_error();
+          return r == 1;
+        }
         case Kind::kObject: break;
       }
     } else if ((a.kind() == Kind::kInt && b.kind() == Kind::kFloat) ||
@@ -201,7 +314,9 @@ bool KeysEqual(const PyKey& a, const PyKey& b) {
 }
 
 nb::tuple Pair(const PyKey& k, const PyRef& v) {
-  return nb::make_tuple(k.handle(), v.handle());
+  PyObject* t = PyTuple_Pack(2, k.ptr(), v.ptr());
+  if (t == nullptr) throw nb::python_error();
+  return nb::steal<nb::tuple>(t);
 }
 
 [[noreturn]] void RaiseKeyError(nb::handle key) {
@@ -346,12 +461,16 @@ class PyCSBTree {
 
   nb::list Collect(int what) const {  // 0 keys, 1 values, 2 items
     ReadGuard reading(&use_);
-    nb::list out;
-    for (auto it = tree_.begin(); it != tree_.end(); ++it) {
+    // Filled in place: iteration calls no Python code, so the size holds.
+    nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(tree_.size())));
+    if (!out.is_valid()) throw nb::python_error();
+    Py_ssize_t i = 0;
+    for (auto it = tree_.begin(); it != tree_.end(); ++it, ++i) {
       auto [k, v] = *it;
-      if (what == 0) out.append(k.handle());
-      else if (what == 1) out.append(v.handle());
-      else out.append(Pair(k, v));
+      PyObject* item = what == 0   ? Py_NewRef(k.ptr())
+                       : what == 1 ? Py_NewRef(v.ptr())
+                                   : Pair(k, v).release().ptr();
+      PyList_SET_ITEM(out.ptr(), i, item);
     }
     return out;
   }
@@ -719,14 +838,81 @@ int SkipListClear(PyObject* self) {
   return 0;
 }
 
+// [], []=, del, in and len are CPython slots, not nanobind methods: the
+// generic method dispatch would cost more than a lookup in a small map.
+// Each turns a C++ exception into the Python error and returns the slot's
+// error value.
+template <typename R, typename Fn>
+R Guarded(R error, Fn&& fn) {
+  try {
+    return fn();
+  } catch (nb::python_error& e) {
+    e.restore();
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return error;
+}
+
+// The C++ object behind `self`; a TypeError for an instance whose
+// __init__ never ran (cls.__new__(cls)).
+template <typename T>
+T* Ready(PyObject* self) {
+  if (!nb::inst_ready(self)) {
+    PyErr_Format(PyExc_TypeError, "%s object is not initialized", Py_TYPE(self)->tp_name);
+    throw nb::python_error();
+  }
+  return nb::inst_ptr<T>(self);
+}
+
+template <typename T>
+PyObject* MpSubscript(PyObject* self, PyObject* key) {
+  return Guarded<PyObject*>(nullptr, [&] { return Ready<T>(self)->GetItem(key).release().ptr(); });
+}
+
+template <typename T>
+int MpAssSubscript(PyObject* self, PyObject* key, PyObject* value) {
+  return Guarded(-1, [&] {
+    T* t = Ready<T>(self);
+    if (value == nullptr) {
+      t->DelItem(key);
+    } else {
+      t->Insert(key, value);
+    }
+    return 0;
+  });
+}
+
+template <typename T>
+int SqContains(PyObject* self, PyObject* key) {
+  return Guarded(-1, [&] { return Ready<T>(self)->Contains(key) ? 1 : 0; });
+}
+
+template <typename T>
+Py_ssize_t MpLength(PyObject* self) {
+  return Guarded<Py_ssize_t>(-1, [&] { return static_cast<Py_ssize_t>(Ready<T>(self)->Size()); });
+}
+
 PyType_Slot csbtree_slots[] = {
     {Py_tp_traverse, reinterpret_cast<void*>(TpTraverse<PyCSBTree>)},
     {Py_tp_clear, reinterpret_cast<void*>(CSBTreeClear)},
+    {Py_mp_subscript, reinterpret_cast<void*>(MpSubscript<PyCSBTree>)},
+    {Py_mp_ass_subscript, reinterpret_cast<void*>(MpAssSubscript<PyCSBTree>)},
+    {Py_mp_length, reinterpret_cast<void*>(MpLength<PyCSBTree>)},
+    {Py_sq_length, reinterpret_cast<void*>(MpLength<PyCSBTree>)},
+    {Py_sq_contains, reinterpret_cast<void*>(SqContains<PyCSBTree>)},
     {0, nullptr}};
 
 PyType_Slot skiplist_slots[] = {
     {Py_tp_traverse, reinterpret_cast<void*>(TpTraverse<PySkipList>)},
     {Py_tp_clear, reinterpret_cast<void*>(SkipListClear)},
+    {Py_mp_subscript, reinterpret_cast<void*>(MpSubscript<PySkipList>)},
+    {Py_mp_ass_subscript, reinterpret_cast<void*>(MpAssSubscript<PySkipList>)},
+    {Py_mp_length, reinterpret_cast<void*>(MpLength<PySkipList>)},
+    {Py_sq_length, reinterpret_cast<void*>(MpLength<PySkipList>)},
+    {Py_sq_contains, reinterpret_cast<void*>(SqContains<PySkipList>)},
     {0, nullptr}};
 
 template <typename T>
@@ -753,12 +939,6 @@ void DefineOrderedMap(nb::module_& m, nb::class_<T>& cls, const char* name,
            nb::arg("default").none() = nb::none())
       .def("remove", &T::Remove, nb::arg("key").none(),
            "Remove key; returns its value or None.")
-      .def("__getitem__", &T::GetItem, nb::arg("key").none())
-      .def("__setitem__", [](T& t, nb::handle k, nb::handle v) { t.Insert(k, v); },
-           nb::arg("key").none(), nb::arg("value").none())
-      .def("__delitem__", &T::DelItem, nb::arg("key").none())
-      .def("__contains__", &T::Contains, nb::arg("key").none())
-      .def("__len__", &T::Size)
       .def("__iter__",
            [](nb::pointer_and_handle<T> self) {
              return new Iterator(nb::borrow(self.h), self.p);
@@ -784,6 +964,10 @@ void DefineOrderedMap(nb::module_& m, nb::class_<T>& cls, const char* name,
 }  // namespace
 
 void RegisterIndex(nb::module_& m) {
+  // The datetime C API, for the naive-datetime key fast path (without it,
+  // datetimes compare through Python).
+  PyDateTime_IMPORT;
+  if (PyDateTimeAPI == nullptr) PyErr_Clear();
   nb::class_<PyCSBTree> csbtree(
       m, "CSBTree",
       "An in-memory ordered map (cache-sensitive B+tree). Keys are any "
