@@ -657,14 +657,36 @@ class CSBTree {
   // Number of keys <= key: the child of `n` whose range holds `key`
   // (child i covers [sep[i-1], sep[i])). Binary search: O(log order)
   // comparisons, result always in [0, keys.size()].
+  // (Both are std::upper_bound / std::lower_bound, written out over the
+  // raw array: this is the innermost loop of every operation.)
   size_t ChildIndex(const Node& n, const K& key) const {
-    return std::upper_bound(n.keys.begin(), n.keys.end(), key, comp_) -
-           n.keys.begin();
+    const K* base = n.keys.data();
+    size_t lo = 0, len = n.keys.size();
+    while (len > 0) {  // invariant: keys[0, lo) <= key < keys[lo + len, ...)
+      const size_t half = len / 2;
+      if (comp_(key, base[lo + half])) {
+        len = half;
+      } else {
+        lo += half + 1;
+        len -= half + 1;
+      }
+    }
+    return lo;
   }
   // Index of the first key >= key in `n`, in [0, keys.size()].
   size_t LeafLowerBound(const Node& n, const K& key) const {
-    return std::lower_bound(n.keys.begin(), n.keys.end(), key, comp_) -
-           n.keys.begin();
+    const K* base = n.keys.data();
+    size_t lo = 0, len = n.keys.size();
+    while (len > 0) {  // invariant: keys[0, lo) < key <= keys[lo + len, ...)
+      const size_t half = len / 2;
+      if (comp_(base[lo + half], key)) {
+        lo += half + 1;
+        len -= half + 1;
+      } else {
+        len = half;
+      }
+    }
+    return lo;
   }
 
   // Rewires the leaf chain around the n leaves of group g, which sit

@@ -273,25 +273,33 @@ int TupleLess(PyObject* v, PyObject* w) {
 }
 
 struct PyKeyLess {
+  // The common cases inline (this runs inside every binary search); the
+  // rest out of line.
   bool operator()(const PyKey& a, const PyKey& b) const {
     using Kind = PyKey::Kind;
     if (a.kind() == b.kind()) {
       switch (a.kind()) {
-        case Kind::kInt: return a.i() < b.i();
+        case Kind::kInt:
+        case Kind::kDateTime: return a.i() < b.i();
         case Kind::kFloat: return a.d() < b.d();
         case Kind::kStr:
         case Kind::kBytes: return a.bytes() < b.bytes();  // unsigned bytewise
-        case Kind::kDateTime: return a.i() < b.i();
-        case Kind::kTuple: {
+        case Kind::kTuple:
           if (a.tuple_first_int() && b.tuple_first_int() && a.i() != b.i()) {
             return a.i() < b.i();
           }
-          int r = TupleLess(a.ptr(), b.ptr());
-          if (r < 0) throw nb::python_error();
-          return r == 1;
-        }
+          break;
         case Kind::kObject: break;
       }
+    }
+    return Slow(a, b);
+  }
+
+  [[gnu::noinline]] static bool Slow(const PyKey& a, const PyKey& b) {
+    using Kind = PyKey::Kind;
+    int r;
+    if (a.kind() == Kind::kTuple && b.kind() == Kind::kTuple) {
+      r = TupleLess(a.ptr(), b.ptr());
     } else if ((a.kind() == Kind::kInt && b.kind() == Kind::kFloat) ||
                (a.kind() == Kind::kFloat && b.kind() == Kind::kInt)) {
       // x86-64 long double holds every int64 and double exactly, so this is
@@ -301,8 +309,9 @@ struct PyKeyLess {
       long double y = b.kind() == Kind::kInt ? static_cast<long double>(b.i())
                                              : static_cast<long double>(b.d());
       return x < y;
+    } else {
+      r = PyObject_RichCompareBool(a.ptr(), b.ptr(), Py_LT);
     }
-    int r = PyObject_RichCompareBool(a.ptr(), b.ptr(), Py_LT);
     if (r < 0) throw nb::python_error();
     return r == 1;
   }
