@@ -32,6 +32,7 @@
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -696,20 +697,20 @@ class PySkipList {
                  std::optional<int64_t> limit) const {
     ReadGuard reading(&use_);
     const size_t max = CheckLimit(limit);
-    nb::list out;
-    if (max == 0) return out;
-    std::vector<std::pair<nb::object, nb::object>> all;
-    list_.Range(PyKey::From(start), PyKey::From(end),
-                [&](const PyKey& k, const PyRef& v) {
-                  all.emplace_back(k.object(), v.object());
-                  return reverse || all.size() < max;
-                });
-    if (reverse) {
-      for (size_t i = all.size(); i > 0 && out.size() < max; --i) {
-        out.append(nb::make_tuple(all[i - 1].first, all[i - 1].second));
-      }
-    } else {
-      for (auto& [k, v] : all) out.append(nb::make_tuple(k, v));
+    std::vector<nb::tuple> all;
+    if (max > 0) {
+      list_.Range(PyKey::From(start), PyKey::From(end),
+                  [&](const PyKey& k, const PyRef& v) {
+                    all.push_back(Pair(k, v));
+                    return reverse || all.size() < max;
+                  });
+    }
+    const size_t n = std::min(all.size(), max);
+    nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(n)));
+    if (!out.is_valid()) throw nb::python_error();
+    for (size_t i = 0; i < n; ++i) {
+      nb::tuple& pair = reverse ? all[all.size() - 1 - i] : all[i];
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), pair.release().ptr());
     }
     return out;
   }
