@@ -511,20 +511,9 @@ void Damage(RawDb& db, const Ids& ids, Input* in) {
 
 // ---------------------------------------------------------------- state
 
-// The vault's state is private; the run reset and the transaction check
-// reach it through the explicit-instantiation access rule ([temp.explicit]:
-// access checks do not apply there).
-template <typename Tag, typename Tag::type M>
-struct Rob {
-  friend typename Tag::type Get(Tag) { return M; }
-};
-struct VaultStatePtr {
-  using type = std::shared_ptr<VaultState> ColumnVault::*;
-  friend type Get(VaultStatePtr);
-};
-template struct Rob<VaultStatePtr, &ColumnVault::state_>;
-
-VaultState* StateOf(ColumnVault* vault) { return (vault->*Get(VaultStatePtr{})).get(); }
+VaultState* StateOf(ColumnVault* vault) {
+  return ambervault::column::VaultAccess::StateOf(vault);
+}
 
 // ---------------------------------------------------------------- calls
 

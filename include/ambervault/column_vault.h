@@ -107,7 +107,8 @@ struct AMBERVAULT_EXPORT ColumnInfo {
 
 class ColumnVault;
 namespace column {
-struct VaultState;  // src/column/vault_state.h
+struct VaultState;   // src/column/vault_state.h
+class VaultAccess;   // the same: tests and fuzz targets reach the state
 }
 
 // A handle to one column. Cheap to copy (shared state lives in the vault).
@@ -235,6 +236,7 @@ class AMBERVAULT_EXPORT ColumnVault {
   explicit ColumnVault(std::shared_ptr<column::VaultState> state);
 
  private:
+  friend class column::VaultAccess;
   std::shared_ptr<column::VaultState> state_;
 };
 

@@ -145,6 +145,12 @@ struct VaultState {
   void FlusherLoop(double interval_seconds);
 };
 
+// For tests and fuzz targets only: the state behind a vault.
+class VaultAccess {
+ public:
+  static VaultState* StateOf(ColumnVault* vault) { return vault->state_.get(); }
+};
+
 }  // namespace ambervault::column
 
 #endif  // AMBERVAULT_SRC_COLUMN_VAULT_STATE_H_
