@@ -100,3 +100,44 @@ def test_cache_block_failing_at_exit_leaves_no_cache_behind(tmp_path, write_lock
     assert not kv.cache_enabled() and col._cache_options() is None
     cv.close()
     kv.close()
+
+
+_FORK_EXIT = r"""
+import gc, os, sys, ambervault
+path = sys.argv[1]
+kv = ambervault.KVault(path)
+cv = ambervault.ColumnVault(kv)
+col = cv.ensure("c", "i64")
+col.extend([1, 2]); kv["k"] = b"v"
+assert col[:] == [1, 2] and kv["k"] == b"v"  # reads: the lease reaper threads run
+kv.enable_cache(flush_interval=0.2); cv.enable_cache(flush_interval=0.2)  # flusher threads
+kv["cached"] = b"c"; col.append(3)
+pid = os.fork()
+if pid == 0:
+    # The handles are dropped and the interpreter exits normally: their
+    # destructors run here, where the parent's threads do not exist.
+    del col, cv, kv
+    gc.collect()
+    sys.exit(0)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+kv["after"] = b"a"; col.append(4)
+cv.close(); kv.close()
+with ambervault.KVault(path) as check:
+    assert check["cached"] == b"c" and check["after"] == b"a"
+with ambervault.ColumnVault(path) as check:
+    assert check["c"][:] == [1, 2, 3, 4], check["c"][:]
+import sqlite3
+con = sqlite3.connect(path)
+assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_forked_child_dropping_vaults_exits_and_leaves_the_parent_working(tmp_path):
+    # A ColumnVault destroyed in a forked child used to join the parent's
+    # threads (which do not exist there) and hang forever.
+    res = run_python(_FORK_EXIT, tmp_path / "f.db", timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.strip().endswith("ok")

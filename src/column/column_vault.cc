@@ -231,14 +231,14 @@ Status InitSchema(sqlite::Connection* conn, bool read_only) {
 
 // ------------------------------------------------------------ VaultState
 
-VaultState::~VaultState() {
+VaultState::~VaultState() {  // never in a forked child (see DeleteVaultState)
   {
     std::lock_guard<std::mutex> f(flusher_mu);
     StopFlusher();
   }
   StopLeaseReaper();
   std::lock_guard<std::mutex> l(mu);
-  if (conn != nullptr && !InForkedChild()) {
+  if (conn != nullptr) {
     Result<size_t> r = FlushAllLocked();
     if (!r.ok()) {
       std::fprintf(stderr, "ambervault: ColumnVault closed without writing "
@@ -444,12 +444,26 @@ ColumnVault::ColumnVault(std::shared_ptr<VaultState> state)
 
 ColumnVault::~ColumnVault() = default;  // VaultState flushes and closes
 
+namespace {
+
+// Frees a vault's state when its last handle goes, except in a forked
+// child, which leaks it: there the parent's threads do not exist (joining
+// them, or destroying a condition variable they wait on, would wait
+// forever), the parent may have held its mutexes at the fork, and closing
+// the connection could checkpoint or delete the parent's WAL.
+void DeleteVaultState(VaultState* v) {
+  if (v->InForkedChild()) return;
+  delete v;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ColumnVault>> ColumnVault::Open(
     const std::string& path, const ColumnVaultOptions& options) {
   AMBERVAULT_RETURN_IF_ERROR(
       column::AlignChunkSizes(1, options.min_chunk_bytes, options.max_chunk_bytes)
           .status());
-  auto state = std::make_shared<VaultState>();
+  std::shared_ptr<VaultState> state(new VaultState, DeleteVaultState);
   state->path = path;
   state->options = options;
   state->generation = sqlite::ForkGeneration();

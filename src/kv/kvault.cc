@@ -350,6 +350,14 @@ std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
 KVault::KVault(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 
 KVault::~KVault() {
+  if (rep_->InForkedChild()) {
+    // Close() only forgets the parent's threads and connection here. The
+    // rest is leaked too: destroying a condition variable a parent thread
+    // waited on would wait forever.
+    (void)Close();
+    (void)rep_.release();
+    return;
+  }
   Status s = Close();
   if (!s.ok()) {
     std::fprintf(stderr,
