@@ -69,19 +69,25 @@ asan: deps
 
 # libFuzzer (clang, with ASan and UBSan) over every fuzz target, FUZZ_RUNS
 # inputs each, starting from the checked-in corpora (new finds stay in
-# build-fuzz/corpus-*; copy the interesting ones into fuzz/corpus/).
+# $(FUZZ_BUILD)/corpus-*; copy the interesting ones into fuzz/corpus/).
+# FUZZ_SANITIZE=undefined (in another FUZZ_BUILD) runs about 3x faster:
+#   make fuzz FUZZ_TARGETS=column_index FUZZ_RUNS=10000000 \
+#        FUZZ_SANITIZE=undefined FUZZ_BUILD=build-fuzz-ubsan FUZZ_FLAGS=-entropic=0
 FUZZ_RUNS ?= 1000000
-FUZZ_TARGETS := packer value_codec value_header column_index
+FUZZ_TARGETS ?= packer value_codec value_header column_index
+FUZZ_SANITIZE ?= address,undefined
+FUZZ_BUILD ?= build-fuzz
+FUZZ_FLAGS ?=
 fuzz: deps
 	@command -v clang++ >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq clang; }
-	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DAMBERVAULT_FUZZ=ON -DAMBERVAULT_SANITIZE=address,undefined \
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DAMBERVAULT_FUZZ=ON -DAMBERVAULT_SANITIZE=$(FUZZ_SANITIZE) \
 	  -DAMBERVAULT_BUILD_PYTHON=OFF -DAMBERVAULT_INSTALL=OFF
-	cmake --build build-fuzz -j $(JOBS) --target $(addsuffix _fuzzer,$(FUZZ_TARGETS))
-	@for t in $(FUZZ_TARGETS); do mkdir -p build-fuzz/corpus-$$t && \
-	  build-fuzz/$${t}_fuzzer -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 \
-	    build-fuzz/corpus-$$t fuzz/corpus/$$t || exit 1; done
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addsuffix _fuzzer,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_BUILD)/corpus-$$t && \
+	  $(FUZZ_BUILD)/$${t}_fuzzer -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=1 $(FUZZ_FLAGS) \
+	    $(FUZZ_BUILD)/corpus-$$t fuzz/corpus/$$t || exit 1; done
 
 # Regenerate python/ambervault/_core.pyi from the built module.
 stubs: build
@@ -89,4 +95,4 @@ stubs: build
 	  -p python/bindings/stubgen_patterns.txt -o python/ambervault/_core.pyi
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz python/ambervault/_core*.so
+	rm -rf $(BUILD) build-asan build-fuzz build-fuzz-ubsan $(FUZZ_BUILD) python/ambervault/_core*.so
