@@ -19,6 +19,7 @@ import gc
 import random
 import sys
 import threading
+import time
 import weakref
 from decimal import Decimal
 from fractions import Fraction
@@ -1885,11 +1886,19 @@ def test_threads_two_readers_two_writers(cls):
     done = threading.Event()
     reads = [0, 0]
 
+    def readers_started():
+        # The writers are fast enough to finish before a reader thread is
+        # first scheduled; start them once both readers are reading.
+        while min(reads) == 0:
+            time.sleep(0.0001)
+
     def writer_insert():
+        readers_started()
         for k in range(1, 2 * n, 2):
             t[k] = k * 3
 
     def writer_remove():
+        readers_started()
         for k in range(0, 2 * n, 4):
             assert t.remove(k) == k * 3
 

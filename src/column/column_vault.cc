@@ -236,7 +236,7 @@ VaultState::~VaultState() {  // never in a forked child (see DeleteVaultState)
     std::lock_guard<std::mutex> f(flusher_mu);
     StopFlusher();
   }
-  StopLeaseReaper();
+  lease_reaper.Stop();
   std::lock_guard<std::mutex> l(mu);
   if (conn != nullptr) {
     Result<size_t> r = FlushAllLocked();
@@ -286,50 +286,13 @@ Result<std::optional<Transaction>> VaultState::BeginReadLocked(bool* cached) {
   }
   if (conn->read_lease_active()) {
     *cached = true;
-    if (!was_active) {
-      if (!lease_reaper.joinable()) {
-        lease_reaper_stop = false;
-        lease_reaper = std::thread([this] { LeaseReaperLoop(); });
-      }
-      // Only a reaper with nothing to watch needs waking; one in a timed
-      // wait looks again by itself (no wake-up per read).
-      if (lease_reaper_idle) lease_cv.notify_one();
-    }
+    if (!was_active) lease_reaper.LeaseBeganLocked();
     return std::optional<Transaction>();
   }
   if (conn->in_transaction()) return std::optional<Transaction>();
   AMBERVAULT_ASSIGN_OR_RETURN(
       Transaction txn, Transaction::Begin(conn.get(), Transaction::Mode::kDeferred));
   return std::optional<Transaction>(std::move(txn));
-}
-
-void VaultState::LeaseReaperLoop() {
-  std::unique_lock<std::mutex> l(mu);
-  while (!lease_reaper_stop) {
-    if (conn != nullptr && conn->read_lease_active()) {
-      auto idle = std::chrono::steady_clock::now() - conn->read_lease_last_use();
-      if (idle >= kLeaseIdle) {
-        conn->EndReadLease();
-      } else {
-        lease_cv.wait_for(l, kLeaseIdle - idle);
-      }
-    } else {
-      lease_reaper_idle = true;
-      lease_cv.wait(l);
-      lease_reaper_idle = false;
-      // Let a burst of short reads and writes pass before looking again.
-      if (!lease_reaper_stop) lease_cv.wait_for(l, kLeaseIdle);
-    }
-  }
-}
-
-void VaultState::StopLeaseReaper() {
-  {
-    std::lock_guard<std::mutex> l(mu);
-    lease_reaper_stop = true;
-  }
-  lease_cv.notify_all();
-  if (lease_reaper.joinable()) lease_reaper.join();
 }
 
 Result<int64_t> VaultState::StoredLengthLocked(const ColumnState& c) {
@@ -801,7 +764,7 @@ Status ColumnVault::Close() {
     std::lock_guard<std::mutex> f(v->flusher_mu);
     v->StopFlusher();
   }
-  v->StopLeaseReaper();
+  v->lease_reaper.Stop();
   Status s = sqlite::RetryOnBusy(v->options.retry, [&]() -> Status {
     std::lock_guard<std::mutex> l(v->mu);
     if (v->conn == nullptr) return Status::OK();

@@ -28,6 +28,7 @@
 #include "ambervault/column_vault.h"
 #include "column/chunk_store.h"
 #include "sqlite/connection.h"
+#include "sqlite/lease_reaper.h"
 #include "sqlite/transaction.h"
 
 namespace ambervault::column {
@@ -94,17 +95,13 @@ struct VaultState {
   // Reads run inside the connection's read lease (see
   // Connection::BeginReadLease), and keep, for as long as it lasts, the
   // chunk rows they looked up, the lengths they read, and open BLOB
-  // handles. The connection's lease-end hook clears them. A reaper thread
-  // ends the lease once reads have been idle for kLeaseIdle, so an idle
-  // vault never holds back checkpoints.
-  static constexpr std::chrono::milliseconds kLeaseIdle{2};
+  // handles. The connection's lease-end hook clears them. The reaper ends
+  // the lease once reads have been idle for a moment, so an idle vault
+  // never holds back checkpoints.
   std::unique_ptr<BlobPool> lease_blobs;
   ChunkRowCache lease_rows;
   std::map<int64_t, int64_t> lease_lengths;  // by length_col()
-  std::thread lease_reaper;
-  std::condition_variable lease_cv;  // waits on mu
-  bool lease_reaper_stop = false;    // guarded by mu
-  bool lease_reaper_idle = false;    // waiting for a lease to begin
+  sqlite::LeaseReaper lease_reaper{&mu, &conn};
 
   std::mutex flusher_mu;
   std::thread flusher;
@@ -130,8 +127,6 @@ struct VaultState {
   // transaction; `*cached` = true: the lease caches may be used), else in
   // a deferred transaction for the caller to commit.
   Result<std::optional<sqlite::Transaction>> BeginReadLocked(bool* cached);
-  void LeaseReaperLoop();
-  void StopLeaseReaper();  // REQUIRES: mu not held
 
   // Writes a column's pending appends in one transaction (no retry).
   Result<size_t> FlushLocked(ColumnState* c);

@@ -235,13 +235,7 @@ Status KVault::Rep::BeginReadLocked() {
     conn->EndReadLease();
     return s;
   }
-  if (!was_active && conn->read_lease_active()) {
-    if (!lease_reaper.joinable()) {
-      lease_reaper_stop = false;
-      lease_reaper = std::thread([this] { LeaseReaperLoop(); });
-    }
-    lease_cv.notify_one();
-  }
+  if (!was_active && conn->read_lease_active()) lease_reaper.LeaseBeganLocked();
   return Status::OK();
 }
 
@@ -260,31 +254,6 @@ Result<std::optional<Transaction>> KVault::Rep::BeginSnapshotReadLocked() {
 
 void KVault::Rep::EndReadLeaseLocked() {
   if (conn != nullptr) conn->EndReadLease();
-}
-
-void KVault::Rep::LeaseReaperLoop() {
-  std::unique_lock<std::mutex> l(mu);
-  while (!lease_reaper_stop) {
-    if (conn != nullptr && conn->read_lease_active()) {
-      auto idle = std::chrono::steady_clock::now() - conn->read_lease_last_use();
-      if (idle >= kLeaseIdle) {
-        conn->EndReadLease();
-      } else {
-        lease_cv.wait_for(l, kLeaseIdle - idle);
-      }
-    } else {
-      lease_cv.wait(l);
-    }
-  }
-}
-
-void KVault::Rep::StopLeaseReaper() {
-  {
-    std::lock_guard<std::mutex> l(mu);
-    lease_reaper_stop = true;
-  }
-  lease_cv.notify_all();
-  if (lease_reaper.joinable()) lease_reaper.join();
 }
 
 void KVault::Rep::StartFlusher(double interval_seconds) {
@@ -367,7 +336,7 @@ KVault::~KVault() {
                  s.ToString().c_str());
     std::lock_guard<std::mutex> fl(rep_->flusher_mu);
     rep_->StopFlusher();
-    rep_->StopLeaseReaper();
+    rep_->lease_reaper.Stop();
     std::lock_guard<std::mutex> l(rep_->mu);
     rep_->CloseConnectionLocked();
   }
@@ -718,7 +687,7 @@ Status KVault::Close() {
     // may be held forever, so take none. Forget the threads, and leak the
     // connection (closing it would release the parent's file locks).
     if (rep_->flusher.joinable()) rep_->flusher.detach();
-    if (rep_->lease_reaper.joinable()) rep_->lease_reaper.detach();
+    rep_->lease_reaper.Detach();
     (void)rep_->conn.release();
     rep_->cache_on = false;
     return Status::OK();
@@ -737,7 +706,7 @@ Status KVault::Close() {
   });
   if (!s.ok()) return s.WithContext("close: flushing the write-back cache");
   rep_->StopFlusher();
-  rep_->StopLeaseReaper();
+  rep_->lease_reaper.Stop();
   std::lock_guard<std::mutex> l(rep_->mu);
   if (!rep_->cache.empty()) {
     // A writer slipped in between the flush and here; flush once more.

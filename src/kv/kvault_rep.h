@@ -29,6 +29,7 @@
 #include "kv/value_cache.h"
 #include "kv/write_cache.h"
 #include "sqlite/connection.h"
+#include "sqlite/lease_reaper.h"
 #include "sqlite/transaction.h"
 
 namespace ambervault {
@@ -84,12 +85,9 @@ struct KVault::Rep {
   kv::ValueCache value_cache{0};  // sized from options at open
   std::atomic<int> cache_locks{0};
 
-  // Ends the connection's read lease once it has been idle this long, so
-  // an idle vault never pins the WAL (see Connection::BeginReadLease).
-  static constexpr std::chrono::milliseconds kLeaseIdle{2};
-  std::thread lease_reaper;
-  std::condition_variable lease_cv;  // waits on mu
-  bool lease_reaper_stop = false;    // guarded by mu
+  // Ends the connection's read lease once it is idle, so an idle vault
+  // never pins the WAL (see Connection::BeginReadLease).
+  sqlite::LeaseReaper lease_reaper{&mu, &conn};
 
   // ValueReader support (kv_value_reader.cc): the anchor readers hold
   // (made by the first OpenValue), and the rows open readers watch, with
@@ -150,8 +148,6 @@ struct KVault::Rep {
   // ends it when idle). Reads call this; writes call EndReadLeaseLocked.
   Status BeginReadLocked();
   void EndReadLeaseLocked();
-  void LeaseReaperLoop();
-  void StopLeaseReaper();  // REQUIRES: mu not held
 
   void StartFlusher(double interval_seconds);  // REQUIRES: flusher_mu held
   void StopFlusher();                          // REQUIRES: flusher_mu held
