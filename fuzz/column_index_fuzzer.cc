@@ -410,7 +410,14 @@ void Damage(RawDb& db, const Ids& ids, Input* in) {
           "UPDATE col_meta SET col_id = ?1 WHERE col_id = ?2",
       };
       const uint8_t which = in->Byte() % 8;
-      const int64_t value = in->Number();
+      int64_t value = in->Number();
+      // Chunk sizes the engine accepts are the column's own setting, and it
+      // creates chunks that large (a 1 GB one is legal): above 16 MiB they
+      // are lowered to 16 MiB so the in-memory database stays small (see
+      // fuzz/crashes/README.md). Larger invalid ones (> INT32_MAX) stay.
+      if ((which == 1 || which == 2) && value > (int64_t{1} << 24) && value <= INT32_MAX) {
+        value = int64_t{1} << 24;
+      }
       // The element count is the index row's length: damage it most.
       const int64_t target = which >= 6 ? ((which & 1) ? ids.w_idx : ids.v_idx) : col;
       Exec(db, kSql[which >= 6 ? 0 : which], {P(value), P(target)});
