@@ -365,20 +365,19 @@ class Timer:
         return False
 
 
-def query_repeats(pairs):
-    """How many times a range query is run in its timed region: enough that
-    one that returns few pairs takes far longer than the timer and the cold
-    caches after gc.collect() (about 20,000 pairs in all, 1 to 1,000 runs)."""
-    return max(1, min(1000, 20_000 // (pairs + 1)))
-
-
-def time_query(fn, pairs):
-    """(seconds per query, last answer): fn() run query_repeats(pairs) times
-    back to back in one timed region."""
-    reps = query_repeats(pairs)
+def time_query(fn, max_reps=1000, min_seconds=0.02):
+    """(seconds per query, last answer): fn() run back to back in one timed
+    region until it has taken min_seconds or run max_reps times, so a query
+    that returns few pairs is not timed as one cold call right after
+    gc.collect(), and a slow one (dict's filter over 1M items) runs once."""
+    reps = 0
     with Timer() as t:
-        for _ in range(reps):
+        start = time.perf_counter()
+        while True:
             r = fn()
+            reps += 1
+            if reps >= max_reps or time.perf_counter() - start >= min_seconds:
+                break
     return t.dt / reps, r
 
 
@@ -489,7 +488,7 @@ def run_one(impl: Impl, wl: Workload, exp: Expected) -> tuple[dict, list]:
 
     if isinstance(wl, Timestamps):
         lo, hi = wl.range_bounds(keys)
-        times["range"], r = time_query(lambda: impl.range(c, lo, hi), len(exp.range))
+        times["range"], r = time_query(lambda: impl.range(c, lo, hi))
         want = dict(exp.range) if impl.kind == "dict" else exp.range
         if r != want:
             bad.append(f"range: wrong pairs ({len(r)} results, expected {len(want)})")
@@ -497,21 +496,19 @@ def run_one(impl: Impl, wl: Workload, exp: Expected) -> tuple[dict, list]:
         # sorted-position bounds: fresh key objects equal to the expected ones
         lo = wl.base + (exp.sorted_lo - wl.base)
         hi = wl.base + (exp.sorted_hi - wl.base)
-        times["range_sorted"], r = time_query(lambda: impl.range(c, lo, hi), len(exp.range_sorted))
+        times["range_sorted"], r = time_query(lambda: impl.range(c, lo, hi))
         want = dict(exp.range_sorted) if impl.kind == "dict" else exp.range_sorted
         if r != want:
             bad.append(f"range_sorted: wrong pairs ({len(r)} results, expected {len(want)})")
         del r
 
     if isinstance(wl, Paths) and exp.prefix_ref is not None:
-        times["prefix_ref"], r = time_query(
-            lambda: impl.prefix_reference(c, wl.prefix, wl.ref_lo, wl.ref_hi), len(exp.prefix_ref)
-        )
+        times["prefix_ref"], r = time_query(lambda: impl.prefix_reference(c, wl.prefix, wl.ref_lo, wl.ref_hi))
         want_n = exp.prefix_dict_count if impl.kind == "dict" else len(exp.prefix_ref)
         if len(r) != want_n or (impl.kind != "dict" and r != exp.prefix_ref):
             bad.append(f"prefix_ref: wrong pairs ({len(r)} results, expected {want_n})")
         del r
-        times["prefix_full"], r = time_query(lambda: impl.range(c, wl.prefix, "/b"), len(exp.prefix_full))
+        times["prefix_full"], r = time_query(lambda: impl.range(c, wl.prefix, "/b"))
         want = dict(exp.prefix_full) if impl.kind == "dict" else exp.prefix_full
         if r != want:
             bad.append(f"prefix_full: wrong pairs ({len(r)} results, expected {len(want)})")
