@@ -45,6 +45,7 @@
 #include "ambervault/csbtree.h"
 #include "ambervault/skiplist.h"
 #include "errors.h"
+#include "py_util.h"
 
 namespace ambervault::python {
 
@@ -856,12 +857,8 @@ template <typename R, typename Fn>
 R Guarded(R error, Fn&& fn) {
   try {
     return fn();
-  } catch (nb::python_error& e) {
-    e.restore();
-  } catch (const std::bad_alloc&) {
-    PyErr_NoMemory();
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
+  } catch (...) {
+    TranslateException();
   }
   return error;
 }

@@ -717,21 +717,6 @@ std::string SchemaText(nb::handle schema) {
 // functions (what the struct module uses). Their typed signatures for the
 // stubs come from python/bindings/stubgen_patterns.txt.
 
-PyObject* TranslateException() noexcept {
-  try {
-    throw;
-  } catch (nb::python_error& e) {
-    e.restore();
-  } catch (const std::bad_alloc&) {
-    PyErr_NoMemory();
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-  } catch (...) {
-    PyErr_SetString(PyExc_RuntimeError, "unknown C++ exception");
-  }
-  return nullptr;
-}
-
 const DataPacker* SelfPacker(PyObject* self) {
   if (!nb::inst_ready(self)) {
     PyErr_SetString(PyExc_TypeError, "DataPacker.__init__() was not called");

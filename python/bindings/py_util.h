@@ -9,6 +9,7 @@
 #include <nanobind/nanobind.h>
 
 #include <cstring>
+#include <new>
 #include <string>
 #include <string_view>
 
@@ -123,6 +124,24 @@ inline nb::object NewBytes(size_t size, char** data) {
   if (b == nullptr) ThrowPython();
   *data = PyBytes_AS_STRING(b);
   return nb::steal(b);
+}
+
+// For functions called by CPython directly (slots, METH_FASTCALL): call
+// inside a catch (...) block; sets the Python error for the exception being
+// handled and returns null.
+inline PyObject* TranslateException() noexcept {
+  try {
+    throw;
+  } catch (nb::python_error& e) {
+    e.restore();
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  } catch (...) {
+    PyErr_SetString(PyExc_RuntimeError, "unknown C++ exception");
+  }
+  return nullptr;
 }
 
 }  // namespace ambervault::python
