@@ -83,10 +83,12 @@
 // internal lock is held. V's (and K's) destructor for a removed/replaced
 // entry runs during reclamation: on whichever thread happens to reclaim,
 // possibly another thread than the one that removed it, possibly much later,
-// inside some unrelated SkipList call or in Reclaim() or the destructor.
+// inside some unrelated SkipList call or in Reclaim() or the destructor
+// (with SkipListOptions::reclaim_in_writes = false, only in the last two).
 // Destructors must therefore be thread safe and must not block on anything
 // a SkipList caller might hold. (The Python binding's reference-counted
-// handles must take the GIL, or defer the decref, accordingly.)
+// handles need the GIL: it turns reclaim_in_writes off and reclaims, with
+// the GIL held, at the end of each write.)
 // The comparator never runs while an internal lock is held either (so a
 // comparator that blocks, or releases and retakes the Python GIL, cannot
 // leave other threads spinning on a lock). Visitors may call any member of
@@ -251,7 +253,7 @@ class EpochDomain {
     // reach it. Call only after ptr is unreachable for guards created later.
     void Retire(void* ptr, void (*deleter)(void*)) {
       slot_->retired.push_back({ptr, deleter, domain_->global_epoch_.load()});
-      if (slot_->retired.size() >= slot_->next_scan) {
+      if (domain_->scan_on_retire_ && slot_->retired.size() >= slot_->next_scan) {
         domain_->TryAdvance();
         domain_->FreeExpired(slot_);
         slot_->next_scan = slot_->retired.size() + kRetireBatch;
@@ -300,6 +302,10 @@ class EpochDomain {
   }
 
   uint64_t epoch() const { return global_epoch_.load(); }
+
+  // false: Retire never frees anything; only Reclaim() and the destructor
+  // do. Set before any concurrent use.
+  void set_scan_on_retire(bool on) { scan_on_retire_ = on; }
 
  private:
   struct Retired {
@@ -408,11 +414,22 @@ class EpochDomain {
   }
 
   const uint64_t id_ = NewDomainId();
+  bool scan_on_retire_ = true;
   std::atomic<uint64_t> global_epoch_{1};
   std::atomic<Slot*> slots_{nullptr};
 };
 
 }  // namespace skiplist_internal
+
+// Options for a SkipList; the defaults suit C++ callers.
+struct SkipListOptions {
+  // true: writers free removed entries in batches as they go (see "Memory
+  // bound"), so K's and V's destructors may run inside any write. false:
+  // nothing is freed until Reclaim() (or the destructor) is called, so
+  // destructors run only there. The Python binding uses false and calls
+  // Reclaim() at the end of each write, when its own state is consistent.
+  bool reclaim_in_writes = true;
+};
 
 template <typename K, typename V, typename Compare = std::less<K>>
 class SkipList {
@@ -428,9 +445,10 @@ class SkipList {
   // fits in memory.
   static constexpr int kMaxHeight = 32;
 
-  explicit SkipList(Compare cmp = Compare())
+  explicit SkipList(Compare cmp = Compare(), SkipListOptions options = {})
       : cmp_(std::move(cmp)), head_(NewNode(kMaxHeight)) {
     head_->fully_linked.store(true);
+    domain_.set_scan_on_retire(options.reclaim_in_writes);
   }
   SkipList(const SkipList&) = delete;
   SkipList& operator=(const SkipList&) = delete;
@@ -605,6 +623,50 @@ class SkipList {
       return std::optional<std::pair<K, V>>(std::in_place, x->key(),
                                             box->value);
     }
+  }
+
+  // Keeps memory alive: while a Pin of this list lives, no node or value
+  // that the calling thread reached through the list (during the Pin) is
+  // freed, even if it is removed or replaced meanwhile. So the references
+  // that Find, VisitFloor, VisitCeiling, ForEach and Range pass to their
+  // visitors stay valid until the Pin ends, not only during the call.
+  // Costs one slot of the reclamation domain; a long-lived Pin delays
+  // reclamation like a long visitor (see "Memory bound").
+  class Pin {
+   public:
+    explicit Pin(const SkipList& list) : guard_(&list.domain_) {}
+    Pin(const Pin&) = delete;
+    Pin& operator=(const Pin&) = delete;
+
+   private:
+    skiplist_internal::EpochDomain::Guard guard_;
+  };
+
+  // Calls f(const K&, const V&) with the entry of `key` if it is present
+  // (no copy of K or V is made); returns whether it was. Linearizable like
+  // Get. The references are valid during the call, or while a Pin lives.
+  template <typename F>
+  bool Find(const K& key, F&& f) const {
+    Guard guard(&domain_);
+    Node* n = FindEqual(key);
+    if (n == nullptr) return false;
+    const Box* box = LoadIfPresent(n);
+    if (box == nullptr) return false;
+    f(static_cast<const K&>(n->key()), box->value);
+    return true;
+  }
+
+  // Like Floor / Ceiling, handing the entry to f(const K&, const V&)
+  // instead of copying it; return whether there was one.
+  template <typename F>
+  bool VisitFloor(const K& key, F&& f) const {
+    Guard guard(&domain_);
+    return VisitEntry(LastPresentNode(FindLast(&key, true)), f);
+  }
+  template <typename F>
+  bool VisitCeiling(const K& key, F&& f) const {
+    Guard guard(&domain_);
+    return VisitEntry(FirstPresentNode(FindFirstAtLeast(key)), f);
   }
 
   // The entry with the smallest / largest key, or nullopt if empty.
@@ -833,27 +895,42 @@ class SkipList {
     return box;
   }
 
-  std::optional<std::pair<K, V>> FirstPresentFrom(Node* n) const {
+  // The first present node from n on (following level 0) and its box, or
+  // {null, null}.
+  static std::pair<Node*, const Box*> FirstPresentNode(Node* n) {
     for (; n != nullptr; n = n->next()[0].load()) {
-      if (const Box* box = LoadIfPresent(n)) {
-        return std::optional<std::pair<K, V>>(std::in_place, n->key(),
-                                              box->value);
-      }
+      if (const Box* box = LoadIfPresent(n)) return {n, box};
     }
-    return std::nullopt;
+    return {nullptr, nullptr};
   }
 
   // Starting at n (the last node <= some bound), walks back to the last
   // present node by searching for the keys below each absent candidate.
-  std::optional<std::pair<K, V>> LastPresentFrom(Node* n) const {
+  std::pair<Node*, const Box*> LastPresentNode(Node* n) const {
     while (n != head_) {
-      if (const Box* box = LoadIfPresent(n)) {
-        return std::optional<std::pair<K, V>>(std::in_place, n->key(),
-                                              box->value);
-      }
+      if (const Box* box = LoadIfPresent(n)) return {n, box};
       n = FindLast(&n->key(), false);
     }
-    return std::nullopt;
+    return {nullptr, nullptr};
+  }
+
+  static std::optional<std::pair<K, V>> CopyEntry(std::pair<Node*, const Box*> e) {
+    if (e.first == nullptr) return std::nullopt;
+    return std::optional<std::pair<K, V>>(std::in_place, e.first->key(),
+                                          e.second->value);
+  }
+  std::optional<std::pair<K, V>> FirstPresentFrom(Node* n) const {
+    return CopyEntry(FirstPresentNode(n));
+  }
+  std::optional<std::pair<K, V>> LastPresentFrom(Node* n) const {
+    return CopyEntry(LastPresentNode(n));
+  }
+
+  template <typename F>
+  static bool VisitEntry(std::pair<Node*, const Box*> e, F& f) {
+    if (e.first == nullptr) return false;
+    f(static_cast<const K&>(e.first->key()), e.second->value);
+    return true;
   }
 
   template <typename F>

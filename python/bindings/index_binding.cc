@@ -33,8 +33,11 @@
 #include <nanobind/stl/string.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <string>
@@ -45,6 +48,7 @@
 #include "ambervault/csbtree.h"
 #include "ambervault/skiplist.h"
 #include "errors.h"
+#include "hash_index.h"
 #include "py_util.h"
 
 namespace ambervault::python {
@@ -56,9 +60,11 @@ namespace nb = nanobind;
 // ------------------------------------------------------------ keys
 
 // A key: an owned reference to the Python object, plus its C++ form for
-// exact int (fitting int64), float, str and bytes. The str form is the
-// UTF-8 that CPython caches inside the str object and the bytes form is the
-// object's own buffer, both valid while the reference is held, so making a
+// exact int (fitting int64), float, naive datetime, str and bytes. For str
+// and bytes that form is the first 8 bytes, kept inline so that most
+// comparisons never touch the (scattered) objects; the rest is read from
+// the object itself (the UTF-8 that CPython caches inside a compact str, or
+// the bytes' own buffer), valid while the reference is held, so making a
 // key copies nothing. 24 bytes; moves are plain pointer steals, which keeps
 // node shifts cheap. REQUIRES: the GIL, for every copy and destruction.
 class PyKey {
@@ -111,19 +117,19 @@ class PyKey {
     } else if (PyFloat_CheckExact(o)) {
       k.kind_ = Kind::kFloat;
       k.u_.d = PyFloat_AS_DOUBLE(o);
-    } else if (PyUnicode_CheckExact(o)) {
+    } else if (PyUnicode_CheckExact(o) && PyUnicode_IS_COMPACT(o)) {
       Py_ssize_t n = 0;
       const char* p = PyUnicode_AsUTF8AndSize(o, &n);
       if (p != nullptr && n <= UINT32_MAX) {
         k.kind_ = Kind::kStr;
-        k.u_.s = p;
+        k.u_.prefix = Prefix(p, n);
         k.len_ = static_cast<uint32_t>(n);
       } else {
         PyErr_Clear();  // lone surrogates: compare through Python
       }
     } else if (PyBytes_CheckExact(o) && PyBytes_GET_SIZE(o) <= UINT32_MAX) {
       k.kind_ = Kind::kBytes;
-      k.u_.s = PyBytes_AS_STRING(o);
+      k.u_.prefix = Prefix(PyBytes_AS_STRING(o), PyBytes_GET_SIZE(o));
       k.len_ = static_cast<uint32_t>(PyBytes_GET_SIZE(o));
     } else if (PyTuple_CheckExact(o)) {
       k.kind_ = Kind::kTuple;
@@ -151,6 +157,19 @@ class PyKey {
   // An exact int that fits int64 (bool too, as Python compares it as 0/1).
   static bool ExactInt64(PyObject* o, int64_t* out) {
     if (!PyLong_CheckExact(o) && !PyBool_Check(o)) return false;
+#if PY_VERSION_HEX < 0x030C0000 && !defined(Py_LIMITED_API)
+    // CPython 3.11: ints below 2**30 in magnitude have at most one digit.
+    const Py_ssize_t size = Py_SIZE(o);
+    if (size >= -1 && size <= 1) {
+      *out = size * static_cast<int64_t>(reinterpret_cast<PyLongObject*>(o)->ob_digit[0]);
+      return true;
+    }
+#elif !defined(Py_LIMITED_API)
+    if (PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(o))) {
+      *out = PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(o));
+      return true;
+    }
+#endif
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (overflow != 0 || (v == -1 && PyErr_Occurred())) {
@@ -166,7 +185,32 @@ class PyKey {
   Kind kind() const { return kind_; }
   int64_t i() const { return u_.i; }
   double d() const { return u_.d; }
-  std::string_view bytes() const { return std::string_view(u_.s, len_); }
+  // kStr and kBytes: the first 8 bytes, big-endian, zero-padded. Keys whose
+  // prefixes differ are ordered by them, as memcmp would order the bytes
+  // (a zero pad sorts a shorter key first), without touching the objects.
+  uint64_t prefix() const { return u_.prefix; }
+  // kStr and kBytes: all the bytes (UTF-8 for str). Reads only the object's
+  // immutable memory: the str's ASCII data or its cached UTF-8 (filled in
+  // by From), the bytes' buffer.
+  std::string_view bytes() const {
+    const char* p;
+    if (kind_ == Kind::kBytes) {
+      p = PyBytes_AS_STRING(obj_);
+    } else if (PyUnicode_IS_ASCII(obj_)) {
+      p = static_cast<const char*>(PyUnicode_DATA(obj_));
+    } else {
+      p = reinterpret_cast<PyCompactUnicodeObject*>(obj_)->utf8;
+    }
+    return std::string_view(p, len_);
+  }
+
+  static uint64_t Prefix(const char* p, Py_ssize_t n) {
+    unsigned char b[8] = {};
+    std::memcpy(b, p, static_cast<size_t>(n < 8 ? n : 8));
+    uint64_t v = 0;
+    for (unsigned char c : b) v = (v << 8) | c;
+    return v;
+  }
   PyObject* ptr() const { return obj_; }
   nb::handle handle() const { return obj_; }
   nb::object object() const { return nb::borrow(obj_); }
@@ -178,7 +222,7 @@ class PyKey {
   union {
     int64_t i;
     double d;
-    const char* s;
+    uint64_t prefix;
   } u_{};
 };
 
@@ -285,7 +329,9 @@ struct PyKeyLess {
         case Kind::kDateTime: return a.i() < b.i();
         case Kind::kFloat: return a.d() < b.d();
         case Kind::kStr:
-        case Kind::kBytes: return a.bytes() < b.bytes();  // unsigned bytewise
+        case Kind::kBytes:
+          if (a.prefix() != b.prefix()) return a.prefix() < b.prefix();
+          return a.bytes() < b.bytes();  // unsigned bytewise
         case Kind::kTuple:
           if (a.tuple_first_int() && b.tuple_first_int() && a.i() != b.i()) {
             return a.i() < b.i();
@@ -299,11 +345,8 @@ struct PyKeyLess {
 
   [[gnu::noinline]] static bool Slow(const PyKey& a, const PyKey& b) {
     using Kind = PyKey::Kind;
-    int r;
-    if (a.kind() == Kind::kTuple && b.kind() == Kind::kTuple) {
-      r = TupleLess(a.ptr(), b.ptr());
-    } else if ((a.kind() == Kind::kInt && b.kind() == Kind::kFloat) ||
-               (a.kind() == Kind::kFloat && b.kind() == Kind::kInt)) {
+    if ((a.kind() == Kind::kInt && b.kind() == Kind::kFloat) ||
+        (a.kind() == Kind::kFloat && b.kind() == Kind::kInt)) {
       // x86-64 long double holds every int64 and double exactly, so this is
       // Python's exact int/float comparison (NaN compares false both ways).
       long double x = a.kind() == Kind::kInt ? static_cast<long double>(a.i())
@@ -311,6 +354,19 @@ struct PyKeyLess {
       long double y = b.kind() == Kind::kInt ? static_cast<long double>(b.i())
                                              : static_cast<long double>(b.d());
       return x < y;
+    }
+    if (!PyGILState_Check()) {
+      // A SkipList read that released the GIL met a key that needs Python.
+      nb::gil_scoped_acquire gil;
+      return WithPython(a, b);
+    }
+    return WithPython(a, b);
+  }
+
+  static bool WithPython(const PyKey& a, const PyKey& b) {
+    int r;
+    if (a.kind() == PyKey::Kind::kTuple && b.kind() == PyKey::Kind::kTuple) {
+      r = TupleLess(a.ptr(), b.ptr());
     } else {
       r = PyObject_RichCompareBool(a.ptr(), b.ptr(), Py_LT);
     }
@@ -318,6 +374,19 @@ struct PyKeyLess {
     return r == 1;
   }
 };
+
+// Whether PyKeyLess compares k with keys of its own kind (and ints with
+// floats) in C, reading only memory the key's reference keeps alive.
+bool ComparesInC(const PyKey& k) {
+  switch (k.kind()) {
+    case PyKey::Kind::kInt:
+    case PyKey::Kind::kFloat:
+    case PyKey::Kind::kStr:
+    case PyKey::Kind::kBytes:
+    case PyKey::Kind::kDateTime: return true;
+    default: return false;
+  }
+}
 
 bool KeysEqual(const PyKey& a, const PyKey& b) {
   PyKeyLess less;
@@ -398,7 +467,8 @@ using Tree = CSBTree<PyKey, PyRef, PyKeyLess>;
 
 class PyCSBTree {
  public:
-  explicit PyCSBTree(int64_t order) : tree_(ValidOrder(order)) {}
+  PyCSBTree(int64_t order, bool hash_index)
+      : tree_(ValidOrder(order)), index_(hash_index) {}
 
   static size_t ValidOrder(int64_t order) {
     if (order < 3 || order > 4096) {
@@ -410,49 +480,49 @@ class PyCSBTree {
 
   nb::object Insert(nb::handle key, nb::handle value) {
     WriteGuard busy(&use_);
+    index_.BeforeInsert(key.ptr());
     std::optional<PyRef> old = tree_.Insert(PyKey::From(key), PyRef(value));
     ++version_;
+    index_.Set(key.ptr(), value.ptr());
     return old ? old->object() : nb::none();
   }
 
   nb::object Get(nb::handle key, nb::handle default_value) const {
     ReadGuard reading(&use_);
-    const PyRef* v = tree_.Find(PyKey::From(key));
-    return v != nullptr ? v->object() : nb::borrow(default_value);
+    PyObject* v = Lookup(key.ptr());
+    return nb::borrow(v != nullptr ? v : default_value.ptr());
   }
 
   nb::object GetItem(nb::handle key) const {
     ReadGuard reading(&use_);
-    const PyRef* v = tree_.Find(PyKey::From(key));
+    PyObject* v = Lookup(key.ptr());
     if (v == nullptr) RaiseKeyError(key);
-    return v->object();
+    return nb::borrow(v);
   }
 
   nb::object Remove(nb::handle key) {
     WriteGuard busy(&use_);
-    std::optional<PyRef> old = tree_.Erase(PyKey::From(key));
-    if (!old) return nb::none();
-    ++version_;
-    return old->object();
+    std::optional<PyRef> old = Erase(key);
+    return old ? old->object() : nb::none();
   }
 
   void DelItem(nb::handle key) {
     WriteGuard busy(&use_);
-    if (!tree_.Erase(PyKey::From(key))) RaiseKeyError(key);
-    ++version_;
+    if (!Erase(key)) RaiseKeyError(key);
   }
 
   bool Contains(nb::handle key) const {
     ReadGuard reading(&use_);
-    return tree_.Contains(PyKey::From(key));
+    return Lookup(key.ptr()) != nullptr;
   }
 
   nb::object SetDefault(nb::handle key, nb::handle value) {
     WriteGuard busy(&use_);
-    PyKey k = PyKey::From(key);
-    if (const PyRef* v = tree_.Find(k)) return v->object();
-    tree_.Insert(std::move(k), PyRef(value));
+    if (PyObject* v = Lookup(key.ptr())) return nb::borrow(v);
+    index_.BeforeInsert(key.ptr());
+    tree_.Insert(PyKey::From(key), PyRef(value));
     ++version_;
+    index_.Set(key.ptr(), value.ptr());
     return nb::borrow(value);
   }
 
@@ -530,6 +600,8 @@ class PyCSBTree {
     std::optional<std::pair<PyKey, PyRef>> e = tree_.PopMin();
     if (!e) RaiseEmpty("pop_min() of an empty CSBTree");
     ++version_;
+    index_.Erase(e->first.ptr());
+    if (tree_.empty()) index_.Reset();
     return Pair(e->first, e->second);
   }
 
@@ -551,26 +623,52 @@ class PyCSBTree {
     WriteGuard busy(&use_);
     tree_.clear();
     ++version_;
+    index_.Reset();
   }
 
   size_t Size() const { return tree_.size(); }
   uint64_t version() const { return version_; }
   const Tree& tree() const { return tree_; }
   UseState* use() const { return &use_; }
+  const HashIndex& index() const { return index_; }
 
-  // Cyclic GC support: visit every key and value.
+  // Cyclic GC support: visit every key and value (and the index's dict).
   int Traverse(visitproc visit, void* arg) const {
     for (auto it = tree_.begin(); it != tree_.end(); ++it) {
       Py_VISIT((*it).first.ptr());
       Py_VISIT((*it).second.ptr());
     }
-    return 0;
+    return index_.Traverse(visit, arg);
   }
 
  private:
+  // The value of key (borrowed: valid until the next change), or null.
+  PyObject* Lookup(PyObject* key) const {
+    if (PyObject* dict = index_.Serving(key)) {
+      PyObject* v = PyDict_GetItemWithError(dict, key);
+      if (v == nullptr && PyErr_Occurred()) throw nb::python_error();
+      return v;
+    }
+    const PyRef* v = tree_.Find(PyKey::From(nb::handle(key)));
+    return v != nullptr ? v->ptr() : nullptr;
+  }
+
+  // Removes key from the tree and the index; the old value, if any.
+  std::optional<PyRef> Erase(nb::handle key) {
+    index_.BeforeRemove(key.ptr());
+    std::optional<PyRef> old = tree_.Erase(PyKey::From(key));
+    if (old) {
+      ++version_;
+      index_.Erase(key.ptr());
+      if (tree_.empty()) index_.Reset();
+    }
+    return old;
+  }
+
   Tree tree_;
   uint64_t version_ = 0;  // bumped by every change; iterators re-seek
   mutable UseState use_;  // reentrancy from key comparisons (see guards)
+  HashIndex index_;       // lookups by hash while the keys allow (hash_index.h)
 };
 
 class PyCSBTreeIterator {
@@ -615,52 +713,74 @@ class PyCSBTreeIterator {
 
 using List = SkipList<PyKey, PyRef, PyKeyLess>;
 
+// Python threads and the SkipList.
+//
+// Reads (get, [], in, floor, ceiling, range) take no lock: the C++ list is
+// safe for concurrent use. On a list of at least kGilFreeSize entries, a
+// read whose keys PyKeyLess compares in C (int, float, str, bytes, naive
+// datetime) releases the GIL while it searches the list, pinned (List::Pin)
+// so that nothing it reaches is freed; it takes the GIL back to build its
+// result from what it found. If that search meets a key that needs Python,
+// PyKeyLess takes the GIL for that comparison.
+//
+// Writes hold the GIL and take turns: a write that finds another thread's
+// write under way (paused in a key's __lt__, which lets other threads run)
+// waits for it with the GIL released; a write started from inside a write
+// of the same thread (a key's __lt__ changing the list) raises
+// RuntimeError. Writes never free anything on the way
+// (reclaim_in_writes = false): replaced and removed entries are released
+// at the end, after the turn, when the list and its hash index agree, so a
+// value's __del__ sees a consistent list and may change it.
 class PySkipList {
  public:
+  // Reads on smaller lists keep the GIL: releasing and retaking it costs
+  // more than the search.
+  static constexpr size_t kGilFreeSize = 4096;
+
+  explicit PySkipList(bool hash_index)
+      : list_(PyKeyLess(), NoReclaimInWrites()), index_(hash_index) {}
+
   nb::object Insert(nb::handle key, nb::handle value) {
-    WriteGuard busy(&use_);
-    std::optional<PyRef> old = list_.Insert(PyKey::From(key), PyRef(value));
-    ++version_;
-    if (old) list_.Reclaim();  // free the replaced value now
+    std::optional<PyRef> old;
+    {
+      WriteTurn turn(this);
+      index_.BeforeInsert(key.ptr());
+      old = list_.Insert(PyKey::From(key), PyRef(value));
+      ++version_;
+      index_.Set(key.ptr(), value.ptr());
+    }
+    if (old) list_.Reclaim();  // frees the replaced value's box
     return old ? old->object() : nb::none();
   }
 
   nb::object Get(nb::handle key, nb::handle default_value) const {
-    ReadGuard reading(&use_);
-    std::optional<PyRef> v = list_.Get(PyKey::From(key));
-    return v ? v->object() : nb::borrow(default_value);
+    PyObject* v = default_value.ptr();
+    Lookup(key.ptr(), [&](PyObject* found) { v = found; });
+    return nb::borrow(v);
   }
 
   nb::object GetItem(nb::handle key) const {
-    ReadGuard reading(&use_);
-    std::optional<PyRef> v = list_.Get(PyKey::From(key));
-    if (!v) RaiseKeyError(key);
-    return v->object();
+    nb::object out;
+    if (!Lookup(key.ptr(), [&](PyObject* found) { out = nb::borrow(found); })) {
+      RaiseKeyError(key);
+    }
+    return out;
   }
 
   nb::object Remove(nb::handle key) {
-    WriteGuard busy(&use_);
-    std::optional<PyRef> old = list_.Remove(PyKey::From(key));
-    if (!old) return nb::none();
-    ++version_;
-    list_.Reclaim();
-    return old->object();
+    std::optional<PyRef> old = Erase(key);
+    return old ? old->object() : nb::none();
   }
 
   void DelItem(nb::handle key) {
-    WriteGuard busy(&use_);
-    if (!list_.Remove(PyKey::From(key))) RaiseKeyError(key);
-    ++version_;
-    list_.Reclaim();
+    if (!Erase(key)) RaiseKeyError(key);
   }
 
   bool Contains(nb::handle key) const {
-    ReadGuard reading(&use_);
-    return list_.Contains(PyKey::From(key));
+    return Lookup(key.ptr(), [](PyObject*) {});
   }
 
   nb::list Collect(int what) const {
-    ReadGuard reading(&use_);
     nb::list out;
     list_.ForEach([&](const PyKey& k, const PyRef& v) {
       if (what == 0) out.append(k.handle());
@@ -673,7 +793,6 @@ class PySkipList {
   // Up to `max` entries with key > after (or from the start), in order.
   void Page(const nb::object& after, size_t max,
             std::vector<std::pair<nb::object, nb::object>>* out) const {
-    ReadGuard reading(&use_);
     out->clear();
     auto visit = [&](const PyKey& k, const PyRef& v) {
       out->emplace_back(k.object(), v.object());
@@ -696,22 +815,30 @@ class PySkipList {
 
   nb::list Range(nb::handle start, nb::handle end, bool reverse,
                  std::optional<int64_t> limit) const {
-    ReadGuard reading(&use_);
     const size_t max = CheckLimit(limit);
-    std::vector<nb::tuple> all;
+    const PyKey lo = PyKey::From(start), hi = PyKey::From(end);
+    List::Pin pin(list_);  // keeps the entries found alive until the list is built
+    std::vector<std::pair<PyObject*, PyObject*>> found;
     if (max > 0) {
-      list_.Range(PyKey::From(start), PyKey::From(end),
-                  [&](const PyKey& k, const PyRef& v) {
-                    all.push_back(Pair(k, v));
-                    return reverse || all.size() < max;
-                  });
+      auto visit = [&](const PyKey& k, const PyRef& v) {
+        found.emplace_back(k.ptr(), v.ptr());
+        return reverse || found.size() < max;
+      };
+      if (ReleasesGil(lo) && ComparesInC(hi)) {
+        nb::gil_scoped_release nogil;
+        list_.Range(lo, hi, visit);
+      } else {
+        list_.Range(lo, hi, visit);
+      }
     }
-    const size_t n = std::min(all.size(), max);
+    const size_t n = std::min(found.size(), max);
     nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(n)));
     if (!out.is_valid()) throw nb::python_error();
     for (size_t i = 0; i < n; ++i) {
-      nb::tuple& pair = reverse ? all[all.size() - 1 - i] : all[i];
-      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), pair.release().ptr());
+      const auto& [k, v] = reverse ? found[found.size() - 1 - i] : found[i];
+      PyObject* pair = PyTuple_Pack(2, k, v);
+      if (pair == nullptr) throw nb::python_error();
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), pair);
     }
     return out;
   }
@@ -733,32 +860,35 @@ class PySkipList {
     return PairOrNone(e);
   }
   nb::object PopMin() {
-    WriteGuard busy(&use_);
-    auto e = list_.PopMin();
-    if (!e) RaiseEmpty("pop_min() of an empty SkipList");
-    ++version_;
+    std::optional<std::pair<PyKey, PyRef>> e;
+    {
+      WriteTurn turn(this);
+      e = list_.PopMin();
+      if (!e) RaiseEmpty("pop_min() of an empty SkipList");
+      ++version_;
+      index_.Erase(e->first.ptr());
+      if (list_.empty()) index_.Reset();
+    }
     list_.Reclaim();
     return PairOrNone(e);
   }
-  nb::object Floor(nb::handle key) const {
-    ReadGuard reading(&use_);
-    return PairOrNone(list_.Floor(PyKey::From(key)));
-  }
-  nb::object Ceiling(nb::handle key) const {
-    ReadGuard reading(&use_);
-    return PairOrNone(list_.Ceiling(PyKey::From(key)));
-  }
+  nb::object Floor(nb::handle key) const { return Neighbour(key, /*floor=*/true); }
+  nb::object Ceiling(nb::handle key) const { return Neighbour(key, /*floor=*/false); }
 
   void Clear() {
-    WriteGuard busy(&use_);
-    list_.clear();
+    {
+      WriteTurn turn(this);
+      list_.clear();
+      ++version_;
+      index_.Reset();
+    }
     list_.Reclaim();
-    ++version_;
   }
   size_t Size() const { return list_.size(); }
   uint64_t version() const { return version_; }
+  const HashIndex& index() const { return index_; }
 
-  // Cyclic GC support: visit every key and value.
+  // Cyclic GC support: visit every key and value (and the index's dict).
   int Traverse(visitproc visit, void* arg) const {
     int rc = 0;
     list_.ForEach([&](const PyKey& k, const PyRef& v) {
@@ -766,20 +896,135 @@ class PySkipList {
       if (rc == 0 && v.ptr() != nullptr) rc = visit(v.ptr(), arg);
       return rc == 0;
     });
-    return rc;
+    return rc != 0 ? rc : index_.Traverse(visit, arg);
   }
-  // Drops every reference now (removed nodes are reclaimed at once: the
-  // GIL is held and Python is the only user).
+  // Drops every reference now (tp_clear: the list is unreachable, so no
+  // other call is running).
   void ClearForGc() {
     list_.clear();
+    index_.Reset();
     list_.Reclaim();
     ++version_;
   }
 
  private:
+  static SkipListOptions NoReclaimInWrites() {
+    SkipListOptions options;
+    options.reclaim_in_writes = false;
+    return options;
+  }
+
+  // A write's turn (see the comment above the class). REQUIRES: the GIL.
+  class WriteTurn {
+   public:
+    explicit WriteTurn(PySkipList* l) : l_(l) {
+      const unsigned long me = PyThread_get_thread_ident();
+      if (l_->writer_.load(std::memory_order_relaxed) == me) RaiseReentrant();
+      while (l_->writer_.load() != 0) {
+        ++l_->waiters_;
+        {
+          nb::gil_scoped_release nogil;
+          std::unique_lock<std::mutex> lock(l_->turn_mu_);
+          l_->turn_cv_.wait(lock, [&] { return l_->writer_.load() == 0; });
+        }
+        --l_->waiters_;
+      }
+      l_->writer_.store(me);
+    }
+    ~WriteTurn() {
+      l_->writer_.store(0);
+      if (l_->waiters_ > 0) {
+        std::lock_guard<std::mutex> lock(l_->turn_mu_);
+        l_->turn_cv_.notify_all();
+      }
+    }
+    WriteTurn(const WriteTurn&) = delete;
+    WriteTurn& operator=(const WriteTurn&) = delete;
+
+   private:
+    PySkipList* l_;
+  };
+
+  bool ReleasesGil(const PyKey& k) const {
+    return list_.size() >= kGilFreeSize && ComparesInC(k);
+  }
+
+  // Calls use(value) (borrowed, GIL held) if key is present; returns
+  // whether it is. Served by the hash index when it can answer.
+  template <typename F>
+  bool Lookup(PyObject* key, F&& use) const {
+    if (PyObject* dict = index_.Serving(key)) {
+      PyObject* v = PyDict_GetItemWithError(dict, key);
+      if (v == nullptr) {
+        if (PyErr_Occurred()) throw nb::python_error();
+        return false;
+      }
+      use(v);
+      return true;
+    }
+    const PyKey k = PyKey::From(nb::handle(key));
+    List::Pin pin(list_);
+    PyObject* found = nullptr;
+    auto keep = [&](const PyKey&, const PyRef& v) { found = v.ptr(); };
+    bool hit;
+    if (ReleasesGil(k)) {
+      nb::gil_scoped_release nogil;
+      hit = list_.Find(k, keep);
+    } else {
+      hit = list_.Find(k, keep);
+    }
+    if (hit) use(found);
+    return hit;
+  }
+
+  nb::object Neighbour(nb::handle key, bool floor) const {
+    const PyKey k = PyKey::From(key);
+    List::Pin pin(list_);
+    PyObject* fk = nullptr;
+    PyObject* fv = nullptr;
+    auto keep = [&](const PyKey& ek, const PyRef& ev) {
+      fk = ek.ptr();
+      fv = ev.ptr();
+    };
+    bool hit;
+    if (ReleasesGil(k)) {
+      nb::gil_scoped_release nogil;
+      hit = floor ? list_.VisitFloor(k, keep) : list_.VisitCeiling(k, keep);
+    } else {
+      hit = floor ? list_.VisitFloor(k, keep) : list_.VisitCeiling(k, keep);
+    }
+    if (!hit) return nb::none();
+    PyObject* pair = PyTuple_Pack(2, fk, fv);
+    if (pair == nullptr) throw nb::python_error();
+    return nb::steal(pair);
+  }
+
+  // Removes key from the list and the index; the old value, if any. The
+  // removed entry is released after the turn ends.
+  std::optional<PyRef> Erase(nb::handle key) {
+    std::optional<PyRef> old;
+    {
+      WriteTurn turn(this);
+      index_.BeforeRemove(key.ptr());
+      old = list_.Remove(PyKey::From(key));
+      if (!old) return old;
+      ++version_;
+      index_.Erase(key.ptr());
+      if (list_.empty()) index_.Reset();
+    }
+    list_.Reclaim();
+    return old;
+  }
+
   List list_;
-  uint64_t version_ = 0;  // bumped by every change made through Python
-  mutable UseState use_;  // reentrancy from key comparisons (see guards)
+  uint64_t version_ = 0;  // bumped by every change; iterators re-read
+  HashIndex index_;       // lookups by hash while the keys allow (hash_index.h)
+  // Write turns: the thread id of the writer (0: none), and how writers
+  // that wait for it sleep.
+  std::atomic<unsigned long> writer_{0};
+  int waiters_ = 0;  // guarded by the GIL
+  std::mutex turn_mu_;
+  std::condition_variable turn_cv_;
 };
 
 class PySkipListIterator {
@@ -980,7 +1225,8 @@ void RegisterIndex(nb::module_& m) {
       "An in-memory ordered map (cache-sensitive B+tree). Keys are any "
       "objects ordered by <.",
       nb::type_slots(csbtree_slots));
-  csbtree.def(nb::init<int64_t>(), nb::arg("order") = 63)
+  csbtree.def(nb::init<int64_t, bool>(), nb::arg("order") = 63, nb::kw_only(),
+               nb::arg("hash_index") = true)
       .def("get_default", &PyCSBTree::Get, nb::arg("key").none(),
            nb::arg("default").none())
       .def("setdefault", &PyCSBTree::SetDefault, nb::arg("key").none(),
@@ -994,7 +1240,7 @@ void RegisterIndex(nb::module_& m) {
       "An in-memory ordered map (skip list). Keys are any objects ordered "
       "by <.",
       nb::type_slots(skiplist_slots));
-  skiplist.def(nb::init<>());
+  skiplist.def(nb::init<bool>(), nb::kw_only(), nb::arg("hash_index") = true);
   DefineOrderedMap<PySkipList, PySkipListIterator>(m, skiplist, "SkipList",
                                                    "SkipListIterator");
 }

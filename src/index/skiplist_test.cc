@@ -283,6 +283,10 @@ void RunOracle(uint32_t seed, int ops, int key_space) {
         ASSERT_EQ(l.Get(k), it == m.end() ? std::nullopt
                                           : std::optional<int>(it->second));
         ASSERT_EQ(l.Contains(k), it != m.end());
+        std::optional<P> seen;
+        ASSERT_EQ(l.Find(k, [&](const int& a, const int& b) { seen = P(a, b); }),
+                  it != m.end());
+        ASSERT_EQ(seen, it == m.end() ? std::nullopt : std::optional<P>(*it));
         break;
       }
       case 6: {  // Floor
@@ -290,6 +294,10 @@ void RunOracle(uint32_t seed, int ops, int key_space) {
         std::optional<P> expect;
         if (it != m.begin()) expect = *std::prev(it);
         ASSERT_EQ(l.Floor(k), expect);
+        std::optional<P> seen;
+        ASSERT_EQ(l.VisitFloor(k, [&](const int& a, const int& b) { seen = P(a, b); }),
+                  expect.has_value());
+        ASSERT_EQ(seen, expect);
         break;
       }
       case 7: {  // Ceiling
@@ -297,6 +305,10 @@ void RunOracle(uint32_t seed, int ops, int key_space) {
         std::optional<P> expect;
         if (it != m.end()) expect = *it;
         ASSERT_EQ(l.Ceiling(k), expect);
+        std::optional<P> seen;
+        ASSERT_EQ(l.VisitCeiling(k, [&](const int& a, const int& b) { seen = P(a, b); }),
+                  expect.has_value());
+        ASSERT_EQ(seen, expect);
         break;
       }
       case 8: {  // Min / Max
@@ -1012,6 +1024,51 @@ TEST(SkipListReclamationTest, ActiveReaderDefersReclamation) {
   reader.join();
   EXPECT_EQ(bad.load(), 0);
   l.Reclaim();
+  EXPECT_EQ(TVal::live.load(), 0);
+}
+
+// A Pin keeps what Find handed out alive after Find returns, while the
+// entry is replaced and removed and Reclaim() runs; it is freed after the
+// Pin ends.
+TEST(SkipListReclamationTest, PinKeepsFoundEntriesAlive) {
+  ASSERT_EQ(TVal::live.load(), 0);
+  {
+    SkipList<int, TVal> l;
+    for (int i = 0; i < 10; ++i) l.Insert(i, TVal(i));
+    const TVal* found = nullptr;
+    const TVal* floor = nullptr;
+    {
+      SkipList<int, TVal>::Pin pin(l);
+      ASSERT_TRUE(l.Find(3, [&](const int&, const TVal& v) { found = &v; }));
+      ASSERT_TRUE(l.VisitFloor(7, [&](const int&, const TVal& v) { floor = &v; }));
+      EXPECT_FALSE(l.Find(42, [&](const int&, const TVal&) { ADD_FAILURE(); }));
+      l.Insert(3, TVal(300));  // replaces the box `found` points into
+      l.Remove(7);
+      l.Reclaim();
+      EXPECT_EQ(found->value, 3);  // ASan would flag a freed box here
+      EXPECT_EQ(floor->value, 7);
+      EXPECT_EQ(TVal::live.load(), 11);  // 9 present + 2 retired
+    }
+    l.Reclaim();
+    EXPECT_EQ(TVal::live.load(), 9);
+  }
+  EXPECT_EQ(TVal::live.load(), 0);
+}
+
+// With reclaim_in_writes = false, writes never run destructors: every
+// replaced or removed entry waits for Reclaim().
+TEST(SkipListReclamationTest, NoReclamationInWritesWhenTurnedOff) {
+  ASSERT_EQ(TVal::live.load(), 0);
+  {
+    SkipListOptions options;
+    options.reclaim_in_writes = false;
+    SkipList<int, TVal> l(std::less<int>(), options);
+    for (int i = 0; i < 1000; ++i) l.Insert(i % 10, TVal(i));  // 990 replaced
+    for (int i = 0; i < 5; ++i) l.Remove(i);
+    EXPECT_EQ(TVal::live.load(), 1000);  // nothing freed by the writes
+    EXPECT_EQ(l.Reclaim(), 995u);
+    EXPECT_EQ(TVal::live.load(), 5);
+  }
   EXPECT_EQ(TVal::live.load(), 0);
 }
 
