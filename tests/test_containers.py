@@ -520,6 +520,22 @@ def test_clear_and_reuse(make):
     assert t.items() == [("a", 1), ("b", 2)]
 
 
+def test_clear_and_pop_min_with_a_key_incomparable_with_itself(make):
+    """None (or any object without `<`) is accepted as the only key of an
+    empty map; clear() and pop_min() must not need to compare it."""
+    t = make()
+    t[None] = "only"
+    assert len(t) == 1 and t.min() == (None, "only")
+    with pytest.raises(TypeError):
+        t.get(None)  # finding it needs None < None
+    t.clear()
+    assert len(t) == 0 and t.items() == []
+    t[None] = "again"
+    assert t.pop_min() == (None, "again") and len(t) == 0
+    t[1] = 1
+    assert t[1] == 1
+
+
 def test_repr(make):
     t = make()
     name = "CSBTree" if isinstance(t, CSBTree) else "SkipList"

@@ -618,7 +618,7 @@ class SkipList {
       head_->lock.Unlock();
       const Box* box = x->value.load();  // final: assigns check marked
       x->lock.Unlock();
-      UnlinkMarked(guard, x);
+      UnlinkMarked(guard, x, /*by_identity=*/true);  // x is at the front
       guard.Retire(x, &DeleteNodeVoid);  // freed only after guard ends
       return std::optional<std::pair<K, V>>(std::in_place, x->key(),
                                             box->value);
@@ -722,12 +722,24 @@ class SkipList {
   bool empty() const { return size() == 0; }
 
   // Removes every key present for the whole call (see the file comment).
+  // Never calls Compare: nodes are removed front to back by identity, so
+  // clear() works (and does not throw) even with keys that a throwing or
+  // inconsistent Compare cannot find.
   void clear() {
     Guard guard(&domain_);
     for (Node* n = head_->next()[0].load(); n != nullptr;
          n = n->next()[0].load()) {
       // n stays allocated under our guard even after it is removed.
-      if (!n->marked.load()) RemoveImpl(guard, n->key(), nullptr);
+      if (n->marked.load() || !n->fully_linked.load()) continue;
+      n->lock.Lock();
+      if (n->marked.load()) {
+        n->lock.Unlock();
+        continue;
+      }
+      n->marked.store(true);  // linearization point of this key's removal
+      n->lock.Unlock();
+      UnlinkMarked(guard, n, /*by_identity=*/true);
+      guard.Retire(n, &DeleteNodeVoid);
     }
   }
 
@@ -978,17 +990,15 @@ class SkipList {
     return true;
   }
 
-  // Unlinks a node the caller has marked, at every level, and updates size_.
-  // The caller retires it afterwards. The victim's own lock is not needed
-  // any more: its links are frozen once it is marked, because every writer
-  // that changes a node's links holds that node's lock and checks that it is
-  // unmarked. So no lock is held while the comparator runs (FindForWrite).
-  // Sets preds[level] to the node before `victim` at each of its levels,
-  // walking next pointers without calling Compare (O(n); only used when
-  // Compare threw during an unlink).
+  // Sets preds[level] to the node before `victim` at each of its levels by
+  // following links, without calling Compare: the victim's top level is
+  // walked from head_, and each lower level from the predecessor found one
+  // level up (it precedes the victim at every lower level too). A few steps
+  // for a node near the front (clear, PopMin); up to O(n) for one deep in
+  // the list (only after Compare failed).
   void FindPredsByIdentity(Node* victim, Node** preds, int height) const {
+    Node* pred = head_;
     for (int level = height - 1; level >= 0; --level) {
-      Node* pred = head_;
       Node* next = pred->next()[level].load();
       while (next != nullptr && next != victim) {
         pred = next;
@@ -998,19 +1008,32 @@ class SkipList {
     }
   }
 
-  void UnlinkMarked(Guard& guard, Node* victim) {
+  // Unlinks a node the caller has marked, at every level, and updates size_.
+  // The caller retires it afterwards. The victim's own lock is not needed
+  // any more: its links are frozen once it is marked, because every writer
+  // that changes a node's links holds that node's lock and checks that it is
+  // unmarked. So no lock is held while the comparator runs (FindForWrite).
+  //
+  // by_identity: find the predecessors by position (FindPredsByIdentity, no
+  // Compare). Otherwise they are found with Compare, falling back to
+  // identity if Compare throws (the removal already happened, so it must
+  // finish, or the marked node would stay linked forever) or if a few
+  // searches in a row do not lead to the victim (an inconsistent Compare
+  // could otherwise make it retry forever).
+  void UnlinkMarked(Guard& guard, Node* victim, bool by_identity = false) {
     (void)guard;  // must be pinned; victim stays allocated under it
     Node* preds[kMaxHeight];
     Node* succs[kMaxHeight];
     const int height = victim->height;
-    while (true) {
-      try {
-        FindForWrite(victim->key(), preds, succs, height - 1);
-      } catch (...) {
-        // The removal already happened (victim is marked); it must finish
-        // even if Compare throws now, or the marked node would stay linked
-        // forever. Find the predecessors by identity instead.
+    for (int attempt = 0;; ++attempt) {
+      if (by_identity || attempt >= 4) {
         FindPredsByIdentity(victim, preds, height);
+      } else {
+        try {
+          FindForWrite(victim->key(), preds, succs, height - 1);
+        } catch (...) {
+          FindPredsByIdentity(victim, preds, height);
+        }
       }
       int processed = 0;
       bool valid = true;

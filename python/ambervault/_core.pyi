@@ -155,7 +155,7 @@ class CSBTree:
     An in-memory ordered map (cache-sensitive B+tree). Keys are any objects ordered by <.
     """
 
-    def __init__(self, order: int = 63) -> None: ...
+    def __init__(self, order: int = 63, *, hash_index: bool = True) -> None: ...
 
     def __len__(self, /) -> int: ...
 
@@ -208,6 +208,12 @@ class CSBTree:
 
     def is_empty(self) -> bool: ...
 
+    @property
+    def hash_index_active(self) -> bool:
+        """
+        Whether get/[]/in currently go through the hash index: True while every key shares one hashable built-in kind (see docs/containers.md).
+        """
+
     def __repr__(self) -> str: ...
 
 class CSBTreeIterator:
@@ -220,7 +226,7 @@ class SkipList:
     An in-memory ordered map (skip list). Keys are any objects ordered by <.
     """
 
-    def __init__(self) -> None: ...
+    def __init__(self, *, hash_index: bool = True) -> None: ...
 
     def __len__(self, /) -> int: ...
 
@@ -266,6 +272,12 @@ class SkipList:
     def clear(self) -> None: ...
 
     def is_empty(self) -> bool: ...
+
+    @property
+    def hash_index_active(self) -> bool:
+        """
+        Whether get/[]/in currently go through the hash index: True while every key shares one hashable built-in kind (see docs/containers.md).
+        """
 
     def __repr__(self) -> str: ...
 

@@ -72,26 +72,25 @@ class HashIndex {
     return KeyClass(key) == class_ ? dict_ : nullptr;
   }
 
-  // Call before inserting `key` into the map. Fixes the class on the first
-  // key, or turns the index off for a key of another class.
+  // Changes of the map go in three steps: Before*(key); the change; then
+  // After*(...) if it succeeded or Failed() if it threw (the map unchanged).
+  //
+  // BeforeInsert fixes the class on the first key. A key of another class
+  // suspends the index: lookups go to the map while the insert runs, and the
+  // index turns off if the insert succeeds (or comes back if it fails, for
+  // example with the TypeError of an incomparable key).
   void BeforeInsert(PyObject* key) {
     if (state_ == State::kEmpty) {
       class_ = KeyClass(key);
       state_ = class_ != 0 ? State::kOn : State::kOff;
     } else if (state_ == State::kOn && KeyClass(key) != class_) {
-      TurnOff();
+      state_ = State::kSuspended;
     }
   }
 
-  // Call before removing by `key`: a key of another class can still be
-  // equal to a stored one under a user's `<`, and the dict could not find
-  // it, so such a removal turns the index off.
-  void BeforeRemove(PyObject* key) {
-    if (state_ == State::kOn && KeyClass(key) != class_) TurnOff();
-  }
-
-  // The map now maps key -> value (inserted or replaced).
-  void Set(PyObject* key, PyObject* value) {
+  // The insert succeeded: the map now maps key -> value.
+  void AfterInsert(PyObject* key, PyObject* value) {
+    if (state_ == State::kSuspended) return TurnOff();
     if (state_ != State::kOn) return;
     if (dict_ == nullptr) {
       dict_ = PyDict_New();
@@ -100,10 +99,23 @@ class HashIndex {
     if (PyDict_SetItem(dict_, key, value) < 0) Fail();
   }
 
-  // The map no longer holds key (a key of the index's class).
-  void Erase(PyObject* key) {
+  // A removal by a key of another class (equal to a stored key only under a
+  // user's `<`, which the dict could not find) suspends the index too.
+  void BeforeRemove(PyObject* key) {
+    if (state_ == State::kOn && KeyClass(key) != class_) state_ = State::kSuspended;
+  }
+
+  // The removal took out the entry of `key`; empty: the map is now empty.
+  void AfterRemove(PyObject* key, bool empty) {
+    if (empty) return Reset();
+    if (state_ == State::kSuspended) return TurnOff();
     if (state_ != State::kOn || dict_ == nullptr) return;
     if (PyDict_DelItem(dict_, key) < 0) Fail();
+  }
+
+  // The change threw or removed nothing: the map is unchanged.
+  void Unchanged() {
+    if (state_ == State::kSuspended) state_ = State::kOn;
   }
 
   // The map is empty: start over (the next key fixes the class again).
@@ -126,7 +138,9 @@ class HashIndex {
   }
 
  private:
-  enum class State : uint8_t { kDisabled, kEmpty, kOn, kOff };
+  // kSuspended: kOn during a change by a key of another class; the dict is
+  // kept but not used.
+  enum class State : uint8_t { kDisabled, kEmpty, kOn, kSuspended, kOff };
   static constexpr Py_ssize_t kMaxTupleLength = 12;  // 3 bits each below bit 40
   static constexpr uint64_t kTupleBit = uint64_t{1} << 63;
 

@@ -418,6 +418,32 @@ size_t CheckLimit(std::optional<int64_t> limit) {
   return static_cast<size_t>(*limit);
 }
 
+// One change of a map, for its HashIndex: after index.Before*(key), the
+// change either reports Inserted/Removed or, if it throws or changes
+// nothing, leaves the index as it was (HashIndex::Unchanged).
+class IndexChange {
+ public:
+  explicit IndexChange(HashIndex* index) : index_(index) {}
+  ~IndexChange() {
+    if (!done_) index_->Unchanged();
+  }
+  IndexChange(const IndexChange&) = delete;
+  IndexChange& operator=(const IndexChange&) = delete;
+
+  void Inserted(PyObject* key, PyObject* value) {
+    done_ = true;
+    index_->AfterInsert(key, value);
+  }
+  void Removed(PyObject* key, bool empty) {
+    done_ = true;
+    index_->AfterRemove(key, empty);
+  }
+
+ private:
+  HashIndex* index_;
+  bool done_ = false;
+};
+
 // Reentrancy: a key's __lt__ (or __eq__) is user code that runs in the
 // middle of an operation. It may read the same container, but a change
 // while any operation is under way (or any use while a change is under way)
@@ -481,9 +507,10 @@ class PyCSBTree {
   nb::object Insert(nb::handle key, nb::handle value) {
     WriteGuard busy(&use_);
     index_.BeforeInsert(key.ptr());
+    IndexChange change(&index_);
     std::optional<PyRef> old = tree_.Insert(PyKey::From(key), PyRef(value));
     ++version_;
-    index_.Set(key.ptr(), value.ptr());
+    change.Inserted(key.ptr(), value.ptr());
     return old ? old->object() : nb::none();
   }
 
@@ -520,9 +547,10 @@ class PyCSBTree {
     WriteGuard busy(&use_);
     if (PyObject* v = Lookup(key.ptr())) return nb::borrow(v);
     index_.BeforeInsert(key.ptr());
+    IndexChange change(&index_);
     tree_.Insert(PyKey::From(key), PyRef(value));
     ++version_;
-    index_.Set(key.ptr(), value.ptr());
+    change.Inserted(key.ptr(), value.ptr());
     return nb::borrow(value);
   }
 
@@ -600,8 +628,7 @@ class PyCSBTree {
     std::optional<std::pair<PyKey, PyRef>> e = tree_.PopMin();
     if (!e) RaiseEmpty("pop_min() of an empty CSBTree");
     ++version_;
-    index_.Erase(e->first.ptr());
-    if (tree_.empty()) index_.Reset();
+    index_.AfterRemove(e->first.ptr(), tree_.empty());
     return Pair(e->first, e->second);
   }
 
@@ -656,11 +683,11 @@ class PyCSBTree {
   // Removes key from the tree and the index; the old value, if any.
   std::optional<PyRef> Erase(nb::handle key) {
     index_.BeforeRemove(key.ptr());
+    IndexChange change(&index_);
     std::optional<PyRef> old = tree_.Erase(PyKey::From(key));
     if (old) {
       ++version_;
-      index_.Erase(key.ptr());
-      if (tree_.empty()) index_.Reset();
+      change.Removed(key.ptr(), tree_.empty());
     }
     return old;
   }
@@ -745,9 +772,10 @@ class PySkipList {
     {
       WriteTurn turn(this);
       index_.BeforeInsert(key.ptr());
+      IndexChange change(&index_);
       old = list_.Insert(PyKey::From(key), PyRef(value));
       ++version_;
-      index_.Set(key.ptr(), value.ptr());
+      change.Inserted(key.ptr(), value.ptr());
     }
     if (old) list_.Reclaim();  // frees the replaced value's box
     return old ? old->object() : nb::none();
@@ -866,8 +894,7 @@ class PySkipList {
       e = list_.PopMin();
       if (!e) RaiseEmpty("pop_min() of an empty SkipList");
       ++version_;
-      index_.Erase(e->first.ptr());
-      if (list_.empty()) index_.Reset();
+      index_.AfterRemove(e->first.ptr(), list_.empty());
     }
     list_.Reclaim();
     return PairOrNone(e);
@@ -1006,11 +1033,11 @@ class PySkipList {
     {
       WriteTurn turn(this);
       index_.BeforeRemove(key.ptr());
+      IndexChange change(&index_);
       old = list_.Remove(PyKey::From(key));
       if (!old) return old;
       ++version_;
-      index_.Erase(key.ptr());
-      if (list_.empty()) index_.Reset();
+      change.Removed(key.ptr(), list_.empty());
     }
     list_.Reclaim();
     return old;
@@ -1210,6 +1237,11 @@ void DefineOrderedMap(nb::module_& m, nb::class_<T>& cls, const char* name,
       .def("ceiling", &T::Ceiling, nb::arg("key").none())
       .def("clear", &T::Clear)
       .def("is_empty", [](const T& t) { return t.Size() == 0; })
+      .def_prop_ro("hash_index_active",
+                   [](const T& t) { return t.index().active(); },
+                   "Whether get/[]/in currently go through the hash index: "
+                   "True while every key shares one hashable built-in kind "
+                   "(see docs/containers.md).")
       .def("__repr__", [name](const T& t) { return Repr(name, t); });
 }
 

@@ -1151,5 +1151,46 @@ TEST(SkipListExceptionTest, ThrowingCompareLeavesTheListConsistent) {
   }
 }
 
+// Compare that always throws (a key incomparable even with itself, like
+// None in Python), or that answers inconsistently (every key "equal" to
+// every other): clear() and PopMin() still empty the list, without calling
+// it or without looping forever.
+struct SwitchableLess {
+  static inline int mode = 0;  // 0 normal, 1 throw, 2 never less
+  bool operator()(int a, int b) const {
+    if (mode == 1) throw std::runtime_error("incomparable");
+    if (mode == 2) return false;
+    return a < b;
+  }
+};
+
+TEST(SkipListExceptionTest, ClearAndPopMinNeedNoWorkingCompare) {
+  for (int mode : {1, 2}) {
+    SkipList<int, int, SwitchableLess> list;
+    SwitchableLess::mode = 0;
+    for (int i = 0; i < 500; ++i) list.Insert(i, i);
+    SwitchableLess::mode = mode;
+    auto first = list.PopMin();
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->first, 0);
+    EXPECT_EQ(list.size(), 499u);
+    if (mode == 2) {
+      // Remove finds *some* node "equal" to 250 and unlinks it; the unlink
+      // must end even though Compare cannot find that node's predecessors.
+      EXPECT_TRUE(list.Remove(250).has_value());
+      EXPECT_EQ(list.size(), 498u);
+    }
+    list.clear();  // must not call Compare (it would throw in mode 1)
+    EXPECT_TRUE(list.empty());
+    int visits = 0;
+    list.ForEach([&](int, int) { ++visits; });
+    EXPECT_EQ(visits, 0);
+    SwitchableLess::mode = 0;
+    list.Insert(7, 7);
+    EXPECT_EQ(list.Get(7), 7);
+  }
+  SwitchableLess::mode = 0;
+}
+
 }  // namespace
 }  // namespace ambervault
