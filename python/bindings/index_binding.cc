@@ -15,12 +15,15 @@
 // an exception it raises propagates to the caller as itself, and the
 // containers leave their contents unchanged (see their headers).
 //
-// GIL: every method runs with the GIL held, because comparisons may call
-// Python and keys and values are reference counted. Python is then the
-// SkipList's only user at any moment, so removed entries are reclaimed
-// right after each change: `del t[k]` releases the value at once. Python threads are thus
-// serialized on a container; the C++ SkipList underneath is itself safe for
-// concurrent use (see skiplist.h).
+// Lookups: while all keys share one class of hash-consistent built-in
+// types, get / [] / in go through a dict kept beside the map (HashIndex,
+// hash_index.h); everything ordered goes through the map.
+//
+// GIL: CSBTree methods run with the GIL held (comparisons may call Python,
+// and keys and values are reference counted), and overlapping calls from a
+// key's __lt__ raise RuntimeError (UseState). The SkipList lets reads run
+// without a lock and, on big lists with C-comparable keys, without the GIL;
+// its writes take turns (see the comment above PySkipList).
 //
 // Iteration is never invalidated: an iterator remembers the last key it
 // returned and, if the container changed since, continues after that key.
@@ -782,9 +785,11 @@ class PySkipList {
   }
 
   nb::object Get(nb::handle key, nb::handle default_value) const {
-    PyObject* v = default_value.ptr();
-    Lookup(key.ptr(), [&](PyObject* found) { v = found; });
-    return nb::borrow(v);
+    nb::object out;
+    if (!Lookup(key.ptr(), [&](PyObject* found) { out = nb::borrow(found); })) {
+      return nb::borrow(default_value);
+    }
+    return out;
   }
 
   nb::object GetItem(nb::handle key) const {
@@ -845,30 +850,28 @@ class PySkipList {
                  std::optional<int64_t> limit) const {
     const size_t max = CheckLimit(limit);
     const PyKey lo = PyKey::From(start), hi = PyKey::From(end);
-    List::Pin pin(list_);  // keeps the entries found alive until the list is built
+    if (max == 0) return nb::list();
+    if (!ReleasesGil(lo) || !ComparesInC(hi)) {
+      // The pairs are built during the walk, under the walk's own pin.
+      std::vector<nb::tuple> pairs;
+      list_.Range(lo, hi, [&](const PyKey& k, const PyRef& v) {
+        pairs.push_back(Pair(k, v));
+        return reverse || pairs.size() < max;
+      });
+      return ToList(pairs, reverse, max);
+    }
+    // Walk without the GIL, noting borrowed pointers, then build the pairs
+    // with the GIL; the Pin keeps every entry seen alive until then.
+    List::Pin pin(list_);
     std::vector<std::pair<PyObject*, PyObject*>> found;
-    if (max > 0) {
-      auto visit = [&](const PyKey& k, const PyRef& v) {
+    {
+      nb::gil_scoped_release nogil;
+      list_.Range(lo, hi, [&](const PyKey& k, const PyRef& v) {
         found.emplace_back(k.ptr(), v.ptr());
         return reverse || found.size() < max;
-      };
-      if (ReleasesGil(lo) && ComparesInC(hi)) {
-        nb::gil_scoped_release nogil;
-        list_.Range(lo, hi, visit);
-      } else {
-        list_.Range(lo, hi, visit);
-      }
+      });
     }
-    const size_t n = std::min(found.size(), max);
-    nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(n)));
-    if (!out.is_valid()) throw nb::python_error();
-    for (size_t i = 0; i < n; ++i) {
-      const auto& [k, v] = reverse ? found[found.size() - 1 - i] : found[i];
-      PyObject* pair = PyTuple_Pack(2, k, v);
-      if (pair == nullptr) throw nb::python_error();
-      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), pair);
-    }
-    return out;
+    return ToList(found, reverse, max);
   }
 
   static nb::object PairOrNone(
@@ -976,8 +979,9 @@ class PySkipList {
     return list_.size() >= kGilFreeSize && ComparesInC(k);
   }
 
-  // Calls use(value) (borrowed, GIL held) if key is present; returns
-  // whether it is. Served by the hash index when it can answer.
+  // Calls use(value) if key is present and returns whether it is. The value
+  // is borrowed: valid during the call only (take a reference to keep it).
+  // Served by the hash index when it can answer.
   template <typename F>
   bool Lookup(PyObject* key, F&& use) const {
     if (PyObject* dict = index_.Serving(key)) {
@@ -990,15 +994,15 @@ class PySkipList {
       return true;
     }
     const PyKey k = PyKey::From(nb::handle(key));
-    List::Pin pin(list_);
+    if (!ReleasesGil(k)) {
+      return list_.Find(k, [&](const PyKey&, const PyRef& v) { use(v.ptr()); });
+    }
+    List::Pin pin(list_);  // keeps what the search finds alive until used
     PyObject* found = nullptr;
-    auto keep = [&](const PyKey&, const PyRef& v) { found = v.ptr(); };
     bool hit;
-    if (ReleasesGil(k)) {
+    {
       nb::gil_scoped_release nogil;
-      hit = list_.Find(k, keep);
-    } else {
-      hit = list_.Find(k, keep);
+      hit = list_.Find(k, [&](const PyKey&, const PyRef& v) { found = v.ptr(); });
     }
     if (hit) use(found);
     return hit;
@@ -1006,6 +1010,12 @@ class PySkipList {
 
   nb::object Neighbour(nb::handle key, bool floor) const {
     const PyKey k = PyKey::From(key);
+    nb::object out = nb::none();
+    auto visit = [&](const PyKey& ek, const PyRef& ev) { out = Pair(ek, ev); };
+    if (!ReleasesGil(k)) {
+      floor ? list_.VisitFloor(k, visit) : list_.VisitCeiling(k, visit);
+      return out;
+    }
     List::Pin pin(list_);
     PyObject* fk = nullptr;
     PyObject* fv = nullptr;
@@ -1014,16 +1024,39 @@ class PySkipList {
       fv = ev.ptr();
     };
     bool hit;
-    if (ReleasesGil(k)) {
+    {
       nb::gil_scoped_release nogil;
       hit = floor ? list_.VisitFloor(k, keep) : list_.VisitCeiling(k, keep);
-    } else {
-      hit = floor ? list_.VisitFloor(k, keep) : list_.VisitCeiling(k, keep);
     }
-    if (!hit) return nb::none();
+    if (!hit) return out;
     PyObject* pair = PyTuple_Pack(2, fk, fv);
     if (pair == nullptr) throw nb::python_error();
     return nb::steal(pair);
+  }
+
+  // The first `max` pairs (the last ones, reversed, if reverse) as a list.
+  static nb::list ToList(std::vector<nb::tuple>& pairs, bool reverse, size_t max) {
+    const size_t n = std::min(pairs.size(), max);
+    nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(n)));
+    if (!out.is_valid()) throw nb::python_error();
+    for (size_t i = 0; i < n; ++i) {
+      nb::tuple& pair = reverse ? pairs[pairs.size() - 1 - i] : pairs[i];
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), pair.release().ptr());
+    }
+    return out;
+  }
+  static nb::list ToList(const std::vector<std::pair<PyObject*, PyObject*>>& found,
+                         bool reverse, size_t max) {
+    const size_t n = std::min(found.size(), max);
+    nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(n)));
+    if (!out.is_valid()) throw nb::python_error();
+    for (size_t i = 0; i < n; ++i) {
+      const auto& [k, v] = reverse ? found[found.size() - 1 - i] : found[i];
+      PyObject* pair = PyTuple_Pack(2, k, v);
+      if (pair == nullptr) throw nb::python_error();
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), pair);
+    }
+    return out;
   }
 
   // Removes key from the list and the index; the old value, if any. The
