@@ -68,28 +68,27 @@ namespace nb = nanobind;
 // comparisons never touch the (scattered) objects; the rest is read from
 // the object itself (the UTF-8 that CPython caches inside a compact str, or
 // the bytes' own buffer), valid while the reference is held, so making a
-// key copies nothing. 24 bytes; moves are plain pointer steals, which keeps
-// node shifts cheap. REQUIRES: the GIL, for every copy and destruction.
+// key copies nothing. 16 bytes (the object pointer, with the kind in its
+// low bits, and the 8-byte C form), so a B+tree node's keys span few cache
+// lines; moves are plain pointer steals, which keeps node shifts cheap.
+// REQUIRES: the GIL, for every copy and destruction.
 class PyKey {
  public:
-  enum class Kind : uint8_t { kInt, kFloat, kStr, kBytes, kDateTime, kTuple, kObject };
+  // Three bits, kept in the low bits of the object pointer (Python objects
+  // are at least 8-byte aligned). kTupleInt: a tuple whose first element
+  // is an int that fits int64, kept in i().
+  enum class Kind : uint8_t {
+    kInt, kFloat, kStr, kBytes, kDateTime, kTuple, kTupleInt, kObject
+  };
 
   PyKey() = default;
-  PyKey(const PyKey& o)
-      : obj_(o.obj_), kind_(o.kind_), len_(o.len_), u_(o.u_) {
-    Py_XINCREF(obj_);
-  }
-  PyKey(PyKey&& o) noexcept
-      : obj_(o.obj_), kind_(o.kind_), len_(o.len_), u_(o.u_) {
-    o.obj_ = nullptr;
-  }
+  PyKey(const PyKey& o) : tagged_(o.tagged_), u_(o.u_) { Py_XINCREF(ptr()); }
+  PyKey(PyKey&& o) noexcept : tagged_(o.tagged_), u_(o.u_) { o.tagged_ = 0; }
   PyKey& operator=(const PyKey& o) {
     if (this != &o) {
-      Py_XINCREF(o.obj_);
-      Py_XDECREF(obj_);
-      obj_ = o.obj_;
-      kind_ = o.kind_;
-      len_ = o.len_;
+      Py_XINCREF(o.ptr());
+      Py_XDECREF(ptr());
+      tagged_ = o.tagged_;
       u_ = o.u_;
     }
     return *this;
@@ -98,54 +97,49 @@ class PyKey {
   // No branch or decref here keeps the element shifts of a B+tree leaf
   // cheap.
   PyKey& operator=(PyKey&& o) noexcept {
-    std::swap(obj_, o.obj_);
-    kind_ = o.kind_;
-    len_ = o.len_;
+    std::swap(tagged_, o.tagged_);
     u_ = o.u_;
     return *this;
   }
-  ~PyKey() { Py_XDECREF(obj_); }
+  ~PyKey() { Py_XDECREF(ptr()); }
 
   static PyKey From(nb::handle h) {
-    PyKey k;
     PyObject* o = h.ptr();
     Py_INCREF(o);
-    k.obj_ = o;
+    PyKey k;
+    Kind kind = Kind::kObject;
     int64_t i = 0;
     if (ExactInt64(o, &i)) {
-      k.kind_ = Kind::kInt;
+      kind = Kind::kInt;
       k.u_.i = i;
     } else if (PyLong_CheckExact(o) || PyBool_Check(o)) {
       // beyond int64: compared through Python
     } else if (PyFloat_CheckExact(o)) {
-      k.kind_ = Kind::kFloat;
+      kind = Kind::kFloat;
       k.u_.d = PyFloat_AS_DOUBLE(o);
     } else if (PyUnicode_CheckExact(o) && PyUnicode_IS_COMPACT(o)) {
       Py_ssize_t n = 0;
-      const char* p = PyUnicode_AsUTF8AndSize(o, &n);
-      if (p != nullptr && n <= UINT32_MAX) {
-        k.kind_ = Kind::kStr;
+      const char* p = PyUnicode_AsUTF8AndSize(o, &n);  // cached in the str
+      if (p != nullptr) {
+        kind = Kind::kStr;
         k.u_.prefix = Prefix(p, n);
-        k.len_ = static_cast<uint32_t>(n);
       } else {
         PyErr_Clear();  // lone surrogates: compare through Python
       }
-    } else if (PyBytes_CheckExact(o) && PyBytes_GET_SIZE(o) <= UINT32_MAX) {
-      k.kind_ = Kind::kBytes;
+    } else if (PyBytes_CheckExact(o)) {
+      kind = Kind::kBytes;
       k.u_.prefix = Prefix(PyBytes_AS_STRING(o), PyBytes_GET_SIZE(o));
-      k.len_ = static_cast<uint32_t>(PyBytes_GET_SIZE(o));
     } else if (PyTuple_CheckExact(o)) {
-      k.kind_ = Kind::kTuple;
-      int64_t first = 0;
-      if (PyTuple_GET_SIZE(o) > 0 && ExactInt64(PyTuple_GET_ITEM(o, 0), &first)) {
-        k.u_.i = first;
-        k.len_ = 1;  // the first element is the int u_.i
+      kind = Kind::kTuple;
+      if (PyTuple_GET_SIZE(o) > 0 && ExactInt64(PyTuple_GET_ITEM(o, 0), &i)) {
+        kind = Kind::kTupleInt;
+        k.u_.i = i;
       }
     } else if (PyDateTimeAPI != nullptr && PyDateTime_CheckExact(o) &&
                PyDateTime_DATE_GET_TZINFO(o) == Py_None) {
       // Naive datetimes order by their fields (fold plays no part), so
       // their packed fields order the same way.
-      k.kind_ = Kind::kDateTime;
+      kind = Kind::kDateTime;
       int64_t v = PyDateTime_GET_YEAR(o);
       v = v * 16 + PyDateTime_GET_MONTH(o);
       v = v * 32 + PyDateTime_GET_DAY(o);
@@ -154,6 +148,7 @@ class PyKey {
       v = v * 64 + PyDateTime_DATE_GET_SECOND(o);
       k.u_.i = v * 1000000 + PyDateTime_DATE_GET_MICROSECOND(o);
     }
+    k.tagged_ = reinterpret_cast<uintptr_t>(o) | static_cast<uintptr_t>(kind);
     return k;
   }
 
@@ -183,9 +178,8 @@ class PyKey {
     return true;
   }
 
-  bool tuple_first_int() const { return len_ == 1; }
-
-  Kind kind() const { return kind_; }
+  Kind kind() const { return static_cast<Kind>(tagged_ & kKindMask); }
+  bool is_tuple() const { return kind() == Kind::kTuple || kind() == Kind::kTupleInt; }
   int64_t i() const { return u_.i; }
   double d() const { return u_.d; }
   // kStr and kBytes: the first 8 bytes, big-endian, zero-padded. Keys whose
@@ -193,18 +187,19 @@ class PyKey {
   // (a zero pad sorts a shorter key first), without touching the objects.
   uint64_t prefix() const { return u_.prefix; }
   // kStr and kBytes: all the bytes (UTF-8 for str). Reads only the object's
-  // immutable memory: the str's ASCII data or its cached UTF-8 (filled in
-  // by From), the bytes' buffer.
+  // immutable memory: the bytes' buffer, the str's ASCII data, or the UTF-8
+  // copy that CPython caches inside a non-ASCII str (filled in by From).
   std::string_view bytes() const {
-    const char* p;
-    if (kind_ == Kind::kBytes) {
-      p = PyBytes_AS_STRING(obj_);
-    } else if (PyUnicode_IS_ASCII(obj_)) {
-      p = static_cast<const char*>(PyUnicode_DATA(obj_));
-    } else {
-      p = reinterpret_cast<PyCompactUnicodeObject*>(obj_)->utf8;
+    PyObject* o = ptr();
+    if (kind() == Kind::kBytes) {
+      return std::string_view(PyBytes_AS_STRING(o), static_cast<size_t>(PyBytes_GET_SIZE(o)));
     }
-    return std::string_view(p, len_);
+    if (PyUnicode_IS_ASCII(o)) {
+      return std::string_view(static_cast<const char*>(PyUnicode_DATA(o)),
+                              static_cast<size_t>(PyUnicode_GET_LENGTH(o)));
+    }
+    const auto* c = reinterpret_cast<const PyCompactUnicodeObject*>(o);
+    return std::string_view(c->utf8, static_cast<size_t>(c->utf8_length));
   }
 
   static uint64_t Prefix(const char* p, Py_ssize_t n) {
@@ -214,20 +209,22 @@ class PyKey {
     for (unsigned char c : b) v = (v << 8) | c;
     return v;
   }
-  PyObject* ptr() const { return obj_; }
-  nb::handle handle() const { return obj_; }
-  nb::object object() const { return nb::borrow(obj_); }
+  PyObject* ptr() const { return reinterpret_cast<PyObject*>(tagged_ & ~kKindMask); }
+  nb::handle handle() const { return ptr(); }
+  nb::object object() const { return nb::borrow(ptr()); }
 
  private:
-  PyObject* obj_ = nullptr;
-  Kind kind_ = Kind::kObject;
-  uint32_t len_ = 0;
+  static constexpr uintptr_t kKindMask = 7;
+  static_assert(alignof(PyObject) >= 8, "the kind lives in the pointer's low 3 bits");
+
+  uintptr_t tagged_ = 0;  // PyObject* | Kind
   union {
     int64_t i;
     double d;
     uint64_t prefix;
   } u_{};
 };
+static_assert(sizeof(PyKey) == 16);
 
 // An owned reference to a value, with inline reference counting and
 // swap-based moves (nb::object's are out of line). REQUIRES: the GIL.
@@ -335,11 +332,10 @@ struct PyKeyLess {
         case Kind::kBytes:
           if (a.prefix() != b.prefix()) return a.prefix() < b.prefix();
           return a.bytes() < b.bytes();  // unsigned bytewise
-        case Kind::kTuple:
-          if (a.tuple_first_int() && b.tuple_first_int() && a.i() != b.i()) {
-            return a.i() < b.i();
-          }
+        case Kind::kTupleInt:
+          if (a.i() != b.i()) return a.i() < b.i();
           break;
+        case Kind::kTuple:
         case Kind::kObject: break;
       }
     }
@@ -368,7 +364,7 @@ struct PyKeyLess {
 
   static bool WithPython(const PyKey& a, const PyKey& b) {
     int r;
-    if (a.kind() == PyKey::Kind::kTuple && b.kind() == PyKey::Kind::kTuple) {
+    if (a.is_tuple() && b.is_tuple()) {
       r = TupleLess(a.ptr(), b.ptr());
     } else {
       r = PyObject_RichCompareBool(a.ptr(), b.ptr(), Py_LT);
