@@ -924,6 +924,36 @@ def test_tuple_fast_path_corner_cases(make):
     assert [k for k, _ in t][-2:] == [(2**64, b""), (2**64 + 1,)]
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_int_pair_tuples_agree_with_python(make, seed):
+    """Tuples starting with two ints: both are kept in the key when they fit
+    int32. Boundaries, bools, big ints, longer and shorter tuples, and
+    floats mixed in must still order exactly as Python does."""
+    rng = random.Random(seed)
+    edge = [0, 1, -1, 2**31 - 1, -(2**31), 2**31, -(2**31) - 1, 2**63 - 1, -(2**63), 2**64, True, False]
+
+    def part():
+        r = rng.random()
+        if r < 0.5:
+            return rng.choice(edge)
+        if r < 0.9:
+            return rng.randint(-5, 5)
+        return rng.randint(-5, 5) + 0.5
+
+    keys = []
+    for _ in range(700):
+        n = rng.choice([1, 2, 2, 2, 3])
+        keys.append(tuple(part() for _ in range(n)))
+    check_key_set(make, keys, seed=seed)
+    t = make()
+    t[(1, 2)] = "pair"
+    assert t[(1, 2.0)] == "pair" and t[(True, 2)] == "pair"
+    t[(1, 2, 0)] = "longer"
+    t[(1,)] = "shorter"
+    t[(1, 2**31)] = "big second"
+    assert [k for k, _ in t] == [(1,), (1, 2), (1, 2, 0), (1, 2**31)]
+
+
 def test_tuple_with_incomparable_elements_raises(make):
     t = make()
     t[(1, "a")] = 1

@@ -9,9 +9,9 @@
 // compare in C++ without calling Python (str compares as UTF-8 bytes, which
 // is code point order). Exact tuples compare element by element as Python
 // does (the first unequal element decides), with those types' elements
-// compared in C; a leading int is kept in the key so most tuple comparisons
-// never touch the tuples. Any other pair is compared with
-// PyObject_RichCompareBool(a, b, Py_LT);
+// compared in C; a leading int (or two, if both fit int32) is kept in the
+// key so most tuple comparisons never touch the tuples. Any other pair is
+// compared with PyObject_RichCompareBool(a, b, Py_LT);
 // an exception it raises propagates to the caller as itself, and the
 // containers leave their contents unchanged (see their headers).
 //
@@ -75,10 +75,13 @@ namespace nb = nanobind;
 class PyKey {
  public:
   // Three bits, kept in the low bits of the object pointer (Python objects
-  // are at least 8-byte aligned). kTupleInt: a tuple whose first element
-  // is an int that fits int64, kept in i().
+  // are at least 8-byte aligned). kTupleInt2: a tuple whose first two
+  // elements are ints that fit int32, both kept in i() (offset to unsigned,
+  // first in the high half, so i() orders like the pair). kTupleInt: else a
+  // tuple whose first element is an int that fits int64, kept in i().
+  // Other tuples are kObject (Slow recognizes them by type).
   enum class Kind : uint8_t {
-    kInt, kFloat, kStr, kBytes, kDateTime, kTuple, kTupleInt, kObject
+    kInt, kFloat, kStr, kBytes, kDateTime, kTupleInt, kTupleInt2, kObject
   };
 
   PyKey() = default;
@@ -130,10 +133,17 @@ class PyKey {
       kind = Kind::kBytes;
       k.u_.prefix = Prefix(PyBytes_AS_STRING(o), PyBytes_GET_SIZE(o));
     } else if (PyTuple_CheckExact(o)) {
-      kind = Kind::kTuple;
-      if (PyTuple_GET_SIZE(o) > 0 && ExactInt64(PyTuple_GET_ITEM(o, 0), &i)) {
-        kind = Kind::kTupleInt;
-        k.u_.i = i;
+      const Py_ssize_t n = PyTuple_GET_SIZE(o);
+      if (n > 0 && ExactInt64(PyTuple_GET_ITEM(o, 0), &i)) {
+        int64_t j = 0;
+        if (n > 1 && FitsInt32(i) && ExactInt64(PyTuple_GET_ITEM(o, 1), &j) && FitsInt32(j)) {
+          kind = Kind::kTupleInt2;
+          k.u_.pair = (static_cast<uint64_t>(i + kInt32Bias) << 32) |
+                      static_cast<uint64_t>(j + kInt32Bias);
+        } else {
+          kind = Kind::kTupleInt;
+          k.u_.i = i;
+        }
       }
     } else if (PyDateTimeAPI != nullptr && PyDateTime_CheckExact(o) &&
                PyDateTime_DATE_GET_TZINFO(o) == Py_None) {
@@ -178,9 +188,11 @@ class PyKey {
     return true;
   }
 
+  static bool FitsInt32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
   Kind kind() const { return static_cast<Kind>(tagged_ & kKindMask); }
-  bool is_tuple() const { return kind() == Kind::kTuple || kind() == Kind::kTupleInt; }
   int64_t i() const { return u_.i; }
+  uint64_t pair() const { return u_.pair; }
   double d() const { return u_.d; }
   // kStr and kBytes: the first 8 bytes, big-endian, zero-padded. Keys whose
   // prefixes differ are ordered by them, as memcmp would order the bytes
@@ -215,6 +227,7 @@ class PyKey {
 
  private:
   static constexpr uintptr_t kKindMask = 7;
+  static constexpr int64_t kInt32Bias = int64_t{1} << 31;
   static_assert(alignof(PyObject) >= 8, "the kind lives in the pointer's low 3 bits");
 
   uintptr_t tagged_ = 0;  // PyObject* | Kind
@@ -222,6 +235,7 @@ class PyKey {
     int64_t i;
     double d;
     uint64_t prefix;
+    uint64_t pair;
   } u_{};
 };
 static_assert(sizeof(PyKey) == 16);
@@ -335,7 +349,9 @@ struct PyKeyLess {
         case Kind::kTupleInt:
           if (a.i() != b.i()) return a.i() < b.i();
           break;
-        case Kind::kTuple:
+        case Kind::kTupleInt2:
+          if (a.pair() != b.pair()) return a.pair() < b.pair();
+          break;  // equal first two elements: the rest decides
         case Kind::kObject: break;
       }
     }
@@ -364,7 +380,7 @@ struct PyKeyLess {
 
   static bool WithPython(const PyKey& a, const PyKey& b) {
     int r;
-    if (a.is_tuple() && b.is_tuple()) {
+    if (PyTuple_CheckExact(a.ptr()) && PyTuple_CheckExact(b.ptr())) {
       r = TupleLess(a.ptr(), b.ptr());
     } else {
       r = PyObject_RichCompareBool(a.ptr(), b.ptr(), Py_LT);
@@ -415,6 +431,45 @@ size_t CheckLimit(std::optional<int64_t> limit) {
     throw nb::python_error();
   }
   return static_cast<size_t>(*limit);
+}
+
+// An entry seen by a walk over a map: its key object and its value slot.
+struct Found {
+  PyObject* key;
+  const PyRef* value;
+};
+
+enum class Items { kKeys, kValues, kPairs };
+
+// The keys, values or (key, value) pairs of the entries found, as a list.
+// Entries kAhead places further on are prefetched (the value slot, then the
+// objects whose reference counts the list updates), so the cache misses of
+// a walk over a big map overlap instead of coming one after another.
+// REQUIRES: every entry stays alive until this returns.
+nb::list BuildList(const std::vector<Found>& found, Items what) {
+  constexpr size_t kAhead = 8;
+  const size_t n = found.size();
+  nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(n)));
+  if (!out.is_valid()) throw nb::python_error();
+  for (size_t i = 0; i < n && i < 2 * kAhead; ++i) __builtin_prefetch(found[i].value);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 2 * kAhead < n) __builtin_prefetch(found[i + 2 * kAhead].value);
+    if (i + kAhead < n) {
+      if (what != Items::kValues) __builtin_prefetch(found[i + kAhead].key, 1);
+      if (what != Items::kKeys) __builtin_prefetch(found[i + kAhead].value->ptr(), 1);
+    }
+    PyObject* item;
+    if (what == Items::kKeys) {
+      item = Py_NewRef(found[i].key);
+    } else if (what == Items::kValues) {
+      item = Py_NewRef(found[i].value->ptr());
+    } else {
+      item = PyTuple_Pack(2, found[i].key, found[i].value->ptr());
+      if (item == nullptr) throw nb::python_error();
+    }
+    PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), item);
+  }
+  return out;
 }
 
 // One change of a map, for its HashIndex: after index.Before*(key), the
@@ -567,45 +622,38 @@ class PyCSBTree {
     }
   }
 
-  nb::list Collect(int what) const {  // 0 keys, 1 values, 2 items
+  nb::list Collect(Items what) const {
     ReadGuard reading(&use_);
-    // Filled in place: iteration calls no Python code, so the size holds.
-    nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(tree_.size())));
-    if (!out.is_valid()) throw nb::python_error();
-    Py_ssize_t i = 0;
-    for (auto it = tree_.begin(); it != tree_.end(); ++it, ++i) {
-      auto [k, v] = *it;
-      PyObject* item = what == 0   ? Py_NewRef(k.ptr())
-                       : what == 1 ? Py_NewRef(v.ptr())
-                                   : Pair(k, v).release().ptr();
-      PyList_SET_ITEM(out.ptr(), i, item);
+    std::vector<Found> found;
+    found.reserve(tree_.size());
+    for (auto it = tree_.begin(); it != tree_.end(); ++it) {
+      found.push_back({(*it).first.ptr(), &(*it).second});
     }
-    return out;
+    return BuildList(found, what);
   }
 
   nb::list Range(nb::handle start, nb::handle end, bool reverse,
                  std::optional<int64_t> limit) const {
-    ReadGuard reading(&use_);
+    ReadGuard reading(&use_);  // the entries found stay put until built
     const size_t max = CheckLimit(limit);
     PyKey lo = PyKey::From(start), hi = PyKey::From(end);
     PyKeyLess less;
-    nb::list out;
-    if (max == 0) return out;
+    std::vector<Found> found;
+    if (max == 0) return nb::list();
     if (!reverse) {
       for (auto it = tree_.LowerBound(lo);
-           it != tree_.end() && less((*it).first, hi) && out.size() < max;
-           ++it) {
-        out.append(Pair((*it).first, (*it).second));
+           it != tree_.end() && less((*it).first, hi) && found.size() < max; ++it) {
+        found.push_back({(*it).first.ptr(), &(*it).second});
       }
-      return out;
+    } else {
+      auto it = tree_.LowerBound(hi);  // first key >= hi; step back from it
+      while (it != tree_.begin() && found.size() < max) {
+        --it;
+        if (less((*it).first, lo)) break;
+        found.push_back({(*it).first.ptr(), &(*it).second});
+      }
     }
-    auto it = tree_.LowerBound(hi);  // first key >= hi; step back from it
-    while (it != tree_.begin() && out.size() < max) {
-      --it;
-      if (less((*it).first, lo)) break;
-      out.append(Pair((*it).first, (*it).second));
-    }
-    return out;
+    return BuildList(found, Items::kPairs);
   }
 
   nb::tuple Min() const {
@@ -811,14 +859,12 @@ class PySkipList {
     return Lookup(key.ptr(), [](PyObject*) {});
   }
 
-  nb::list Collect(int what) const {
-    nb::list out;
-    list_.ForEach([&](const PyKey& k, const PyRef& v) {
-      if (what == 0) out.append(k.handle());
-      else if (what == 1) out.append(v.handle());
-      else out.append(Pair(k, v));
-    });
-    return out;
+  nb::list Collect(Items what) const {
+    List::Pin pin(list_);  // the entries found stay alive until built
+    std::vector<Found> found;
+    found.reserve(list_.size());
+    list_.ForEach([&](const PyKey& k, const PyRef& v) { found.push_back({k.ptr(), &v}); });
+    return BuildList(found, what);
   }
 
   // Up to `max` entries with key > after (or from the start), in order.
@@ -849,27 +895,28 @@ class PySkipList {
     const size_t max = CheckLimit(limit);
     const PyKey lo = PyKey::From(start), hi = PyKey::From(end);
     if (max == 0) return nb::list();
-    if (!ReleasesGil(lo) || !ComparesInC(hi)) {
-      // The pairs are built during the walk, under the walk's own pin.
-      std::vector<nb::tuple> pairs;
-      list_.Range(lo, hi, [&](const PyKey& k, const PyRef& v) {
-        pairs.push_back(Pair(k, v));
-        return reverse || pairs.size() < max;
-      });
-      return ToList(pairs, reverse, max);
-    }
-    // Walk without the GIL, noting borrowed pointers, then build the pairs
-    // with the GIL; the Pin keeps every entry seen alive until then.
+    // Two passes: the walk notes where each entry's key and value are (the
+    // value behind its box, not yet read), and the list is built after it,
+    // fetching entries ahead (BuildPairs). The walk is then a bare pointer
+    // chase, and the cache misses of the build overlap. The Pin keeps every
+    // entry seen alive in between, whatever a key's __lt__ does.
     List::Pin pin(list_);
-    std::vector<std::pair<PyObject*, PyObject*>> found;
-    {
+    std::vector<Found> found;
+    auto visit = [&](const PyKey& k, const PyRef& v) {
+      found.push_back({k.ptr(), &v});
+      return reverse || found.size() < max;
+    };
+    if (ReleasesGil(lo) && ComparesInC(hi)) {
       nb::gil_scoped_release nogil;
-      list_.Range(lo, hi, [&](const PyKey& k, const PyRef& v) {
-        found.emplace_back(k.ptr(), v.ptr());
-        return reverse || found.size() < max;
-      });
+      list_.Range(lo, hi, visit);
+    } else {
+      list_.Range(lo, hi, visit);
     }
-    return ToList(found, reverse, max);
+    if (reverse) {
+      std::reverse(found.begin(), found.end());
+      if (found.size() > max) found.resize(max);
+    }
+    return BuildList(found, Items::kPairs);
   }
 
   static nb::object PairOrNone(
@@ -1030,31 +1077,6 @@ class PySkipList {
     PyObject* pair = PyTuple_Pack(2, fk, fv);
     if (pair == nullptr) throw nb::python_error();
     return nb::steal(pair);
-  }
-
-  // The first `max` pairs (the last ones, reversed, if reverse) as a list.
-  static nb::list ToList(std::vector<nb::tuple>& pairs, bool reverse, size_t max) {
-    const size_t n = std::min(pairs.size(), max);
-    nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(n)));
-    if (!out.is_valid()) throw nb::python_error();
-    for (size_t i = 0; i < n; ++i) {
-      nb::tuple& pair = reverse ? pairs[pairs.size() - 1 - i] : pairs[i];
-      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), pair.release().ptr());
-    }
-    return out;
-  }
-  static nb::list ToList(const std::vector<std::pair<PyObject*, PyObject*>>& found,
-                         bool reverse, size_t max) {
-    const size_t n = std::min(found.size(), max);
-    nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(n)));
-    if (!out.is_valid()) throw nb::python_error();
-    for (size_t i = 0; i < n; ++i) {
-      const auto& [k, v] = reverse ? found[found.size() - 1 - i] : found[i];
-      PyObject* pair = PyTuple_Pack(2, k, v);
-      if (pair == nullptr) throw nb::python_error();
-      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), pair);
-    }
-    return out;
   }
 
   // Removes key from the list and the index; the old value, if any. The
@@ -1254,9 +1276,9 @@ void DefineOrderedMap(nb::module_& m, nb::class_<T>& cls, const char* name,
              return new Iterator(nb::borrow(self.h), self.p);
            },
            nb::rv_policy::take_ownership)
-      .def("keys", [](const T& t) { return t.Collect(0); })
-      .def("values", [](const T& t) { return t.Collect(1); })
-      .def("items", [](const T& t) { return t.Collect(2); })
+      .def("keys", [](const T& t) { return t.Collect(Items::kKeys); })
+      .def("values", [](const T& t) { return t.Collect(Items::kValues); })
+      .def("items", [](const T& t) { return t.Collect(Items::kPairs); })
       .def("range", &T::Range, nb::arg("start").none(), nb::arg("end").none(),
            nb::arg("reverse") = false, nb::arg("limit").none() = nb::none(),
            "Pairs with start <= key < end, ascending (or descending with "
