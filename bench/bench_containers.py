@@ -70,14 +70,20 @@ GOAL_VS_KOHAKU = 1.5
 GOAL_VS_SORTED = 1.0
 GOAL_OPS = ("insert", "lookup", "range")
 
-# (label, module, attribute, kind)
+# (label, module, attribute, kind, constructor keywords)
 IMPLS = [
-    ("ambervault CSBTree", "ambervault", "CSBTree", "tree"),
-    ("ambervault SkipList", "ambervault", "SkipList", "tree"),
-    ("kohakuvault CSBTree", "kohakuvault", "CSBTree", "tree"),
-    ("kohakuvault SkipList", "kohakuvault", "SkipList", "tree"),
-    ("SortedDict", "sortedcontainers", "SortedDict", "sorteddict"),
-    ("dict", None, None, "dict"),
+    ("ambervault CSBTree", "ambervault", "CSBTree", "tree", {}),
+    ("ambervault SkipList", "ambervault", "SkipList", "tree", {}),
+    ("kohakuvault CSBTree", "kohakuvault", "CSBTree", "tree", {}),
+    ("kohakuvault SkipList", "kohakuvault", "SkipList", "tree", {}),
+    ("SortedDict", "sortedcontainers", "SortedDict", "sorteddict", {}),
+    ("dict", None, None, "dict", {}),
+]
+# Run only when named in --impls: ambervault without its hash index, to show
+# what the index costs on inserts and gains on lookups.
+OPTIONAL_IMPLS = [
+    ("ambervault CSBTree no-hash", "ambervault", "CSBTree", "tree", {"hash_index": False}),
+    ("ambervault SkipList no-hash", "ambervault", "SkipList", "tree", {"hash_index": False}),
 ]
 # ratio columns: (header, numerator, denominator)
 RATIOS = [
@@ -85,6 +91,10 @@ RATIOS = [
     ("SkipList: ambervault / kohakuvault", "ambervault SkipList", "kohakuvault SkipList", GOAL_VS_KOHAKU),
     ("ambervault CSBTree / SortedDict", "ambervault CSBTree", "SortedDict", GOAL_VS_SORTED),
     ("ambervault SkipList / SortedDict", "ambervault SkipList", "SortedDict", GOAL_VS_SORTED),
+    ("CSBTree no-hash: ambervault / kohakuvault", "ambervault CSBTree no-hash", "kohakuvault CSBTree", GOAL_VS_KOHAKU),
+    ("SkipList no-hash: ambervault / kohakuvault", "ambervault SkipList no-hash", "kohakuvault SkipList", GOAL_VS_KOHAKU),
+    ("ambervault CSBTree no-hash / SortedDict", "ambervault CSBTree no-hash", "SortedDict", GOAL_VS_SORTED),
+    ("ambervault SkipList no-hash / SortedDict", "ambervault SkipList no-hash", "SortedDict", GOAL_VS_SORTED),
 ]
 
 
@@ -110,11 +120,15 @@ class Impl:
     """One implementation: how to make an empty container and how to run the
     operations whose spelling differs between kinds."""
 
-    def __init__(self, label, modname, attr, kind, order):
+    def __init__(self, label, modname, attr, kind, order, kwargs=None):
         self.label = label
         self.modname = modname
+        self.attr = attr
         self.kind = kind
         self.order = order
+        self.kwargs = dict(kwargs or {})
+        if attr == "CSBTree":
+            self.kwargs["order"] = order
         self.cls = None
         self.module = None
         self.version = None
@@ -141,9 +155,7 @@ class Impl:
             self.unavailable = f"broken ({type(exc).__name__}: {exc})"
 
     def new(self):
-        if self.label.endswith("CSBTree"):
-            return self.cls(order=self.order)
-        return self.cls()
+        return self.cls(**self.kwargs)
 
     def smoke_test(self):
         c = self.new()
@@ -561,7 +573,8 @@ def main(argv=None) -> int:
     sizes = [10_000] if args.quick else args.sizes
     Timer.keep_gc = args.keep_gc
 
-    impls = [Impl(label, mod, attr, kind, args.order) for label, mod, attr, kind in IMPLS]
+    candidates = IMPLS + (OPTIONAL_IMPLS if args.impls else [])
+    impls = [Impl(label, mod, attr, kind, args.order, kw) for label, mod, attr, kind, kw in candidates]
     if args.impls:
         wanted = {s.lower() for s in args.impls}
         impls = [i for i in impls if i.label.lower() in wanted]
@@ -642,7 +655,7 @@ def main(argv=None) -> int:
     print()
     for impl in impls:
         state = impl.unavailable or "ok"
-        extra = f", order={args.order}" if impl.label.endswith("CSBTree") else ""
+        extra = "".join(f", {k}={v}" for k, v in impl.kwargs.items())
         print(f"- {impl.label}: {impl.modname or 'builtins'} {impl.version or '-'}{extra} — {state}")
         for note in impl.notes:
             print(f"  - note: {note}")

@@ -408,10 +408,17 @@ bool KeysEqual(const PyKey& a, const PyKey& b) {
   return !less(a, b) && !less(b, a);
 }
 
-nb::tuple Pair(const PyKey& k, const PyRef& v) {
-  PyObject* t = PyTuple_Pack(2, k.ptr(), v.ptr());
+// A new (key, value) tuple (PyTuple_Pack without its varargs).
+PyObject* NewPair(PyObject* k, PyObject* v) {
+  PyObject* t = PyTuple_New(2);
   if (t == nullptr) throw nb::python_error();
-  return nb::steal<nb::tuple>(t);
+  PyTuple_SET_ITEM(t, 0, Py_NewRef(k));
+  PyTuple_SET_ITEM(t, 1, Py_NewRef(v));
+  return t;
+}
+
+nb::tuple Pair(const PyKey& k, const PyRef& v) {
+  return nb::steal<nb::tuple>(NewPair(k.ptr(), v.ptr()));
 }
 
 [[noreturn]] void RaiseKeyError(nb::handle key) {
@@ -464,8 +471,7 @@ nb::list BuildList(const std::vector<Found>& found, Items what) {
     } else if (what == Items::kValues) {
       item = Py_NewRef(found[i].value->ptr());
     } else {
-      item = PyTuple_Pack(2, found[i].key, found[i].value->ptr());
-      if (item == nullptr) throw nb::python_error();
+      item = NewPair(found[i].key, found[i].value->ptr());
     }
     PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), item);
   }
@@ -895,22 +901,33 @@ class PySkipList {
     const size_t max = CheckLimit(limit);
     const PyKey lo = PyKey::From(start), hi = PyKey::From(end);
     if (max == 0) return nb::list();
-    // Two passes: the walk notes where each entry's key and value are (the
-    // value behind its box, not yet read), and the list is built after it,
-    // fetching entries ahead (BuildPairs). The walk is then a bare pointer
-    // chase, and the cache misses of the build overlap. The Pin keeps every
-    // entry seen alive in between, whatever a key's __lt__ does.
+    if (!ReleasesGil(lo) || !ComparesInC(hi)) {
+      // One pass, building the pairs during the walk (under its own pin).
+      std::vector<nb::tuple> pairs;
+      list_.Range(lo, hi, [&](const PyKey& k, const PyRef& v) {
+        pairs.push_back(Pair(k, v));
+        return reverse || pairs.size() < max;
+      });
+      const size_t n = std::min(pairs.size(), max);
+      nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(n)));
+      if (!out.is_valid()) throw nb::python_error();
+      for (size_t i = 0; i < n; ++i) {
+        nb::tuple& pair = reverse ? pairs[pairs.size() - 1 - i] : pairs[i];
+        PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), pair.release().ptr());
+      }
+      return out;
+    }
+    // A big list: walk without the GIL, noting where each entry's key and
+    // value are, then build the list with the GIL, fetching entries ahead
+    // (BuildList). The Pin keeps every entry seen alive in between.
     List::Pin pin(list_);
     std::vector<Found> found;
-    auto visit = [&](const PyKey& k, const PyRef& v) {
-      found.push_back({k.ptr(), &v});
-      return reverse || found.size() < max;
-    };
-    if (ReleasesGil(lo) && ComparesInC(hi)) {
+    {
       nb::gil_scoped_release nogil;
-      list_.Range(lo, hi, visit);
-    } else {
-      list_.Range(lo, hi, visit);
+      list_.Range(lo, hi, [&](const PyKey& k, const PyRef& v) {
+        found.push_back({k.ptr(), &v});
+        return reverse || found.size() < max;
+      });
     }
     if (reverse) {
       std::reverse(found.begin(), found.end());
@@ -1074,9 +1091,7 @@ class PySkipList {
       hit = floor ? list_.VisitFloor(k, keep) : list_.VisitCeiling(k, keep);
     }
     if (!hit) return out;
-    PyObject* pair = PyTuple_Pack(2, fk, fv);
-    if (pair == nullptr) throw nb::python_error();
-    return nb::steal(pair);
+    return nb::steal(NewPair(fk, fv));
   }
 
   // Removes key from the list and the index; the old value, if any. The
