@@ -828,7 +828,12 @@ class PySkipList {
       WriteTurn turn(this);
       index_.BeforeInsert(key.ptr());
       IndexChange change(&index_);
-      old = list_.Insert(PyKey::From(key), PyRef(value));
+      if (IndexHas(key.ptr())) {
+        // A new value for a key the index knows: swap it in place (no node
+        // is built). Cannot miss, as writes take turns.
+        old = list_.Replace(PyKey::From(key), PyRef(value));
+      }
+      if (!old) old = list_.Insert(PyKey::From(key), PyRef(value));
       ++version_;
       change.Inserted(key.ptr(), value.ptr());
     }
@@ -1036,6 +1041,15 @@ class PySkipList {
    private:
     PySkipList* l_;
   };
+
+  // Whether the hash index answers for key and holds it.
+  bool IndexHas(PyObject* key) const {
+    PyObject* dict = index_.Serving(key);
+    if (dict == nullptr) return false;
+    PyObject* v = PyDict_GetItemWithError(dict, key);
+    if (v == nullptr && PyErr_Occurred()) throw nb::python_error();
+    return v != nullptr;
+  }
 
   bool ReleasesGil(const PyKey& k) const {
     return list_.size() >= kGilFreeSize && ComparesInC(k);

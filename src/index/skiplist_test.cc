@@ -85,6 +85,20 @@ TEST(SkipListTest, InsertGetAndAssign) {
   EXPECT_EQ(Contents(l), (std::vector<std::pair<int, int>>{{3, 30}, {5, 52}}));
 }
 
+TEST(SkipListTest, ReplaceOnlyChangesPresentKeys) {
+  IntList l;
+  EXPECT_FALSE(l.Replace(1, 10).has_value());  // absent: nothing inserted
+  EXPECT_TRUE(l.empty());
+  l.Insert(1, 10);
+  l.Insert(2, 20);
+  EXPECT_EQ(l.Replace(1, 11), 10);
+  EXPECT_EQ(l.Replace(1, 12), 11);
+  EXPECT_EQ(l.size(), 2u);
+  l.Remove(2);
+  EXPECT_FALSE(l.Replace(2, 21).has_value());  // removed: stays absent
+  EXPECT_EQ(Contents(l), (std::vector<std::pair<int, int>>{{1, 12}}));
+}
+
 TEST(SkipListTest, RemoveReturnsValue) {
   IntList l;
   for (int i = 0; i < 10; ++i) l.Insert(i, i * 10);
