@@ -443,13 +443,16 @@ TEST(SkipListConcurrentTest, MixedOpsVerifiableValues) {
           case 2: {
             if (own >= kKeys) break;
             const uint64_t gen = next_gen[own]++;
-            auto old = l.Insert(own, MakeVal(own, gen));
+            // Replace (a third of the time) changes only a present key.
+            const bool replace = rng() % 3 == 0;
+            auto old = replace ? l.Replace(own, MakeVal(own, gen))
+                               : l.Insert(own, MakeVal(own, gen));
             // This thread is the only writer of `own`: exact expectations.
             if (old.has_value() != cur[own].has_value() ||
                 (old && (!ValOk(own, *old) || old->gen != *cur[own]))) {
               ++errors;
             }
-            cur[own] = gen;
+            if (!replace || old) cur[own] = gen;
             break;
           }
           case 3:
