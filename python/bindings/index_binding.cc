@@ -20,10 +20,11 @@
 // hash_index.h); everything ordered goes through the map.
 //
 // GIL: CSBTree methods run with the GIL held (comparisons may call Python,
-// and keys and values are reference counted), and overlapping calls from a
-// key's __lt__ raise RuntimeError (UseState). The SkipList lets reads run
-// without a lock and, on big lists with C-comparable keys, without the GIL;
-// its writes take turns (see the comment above PySkipList).
+// and keys and values are reference counted) and take turns across threads
+// (Turns); a change from inside a call of the same thread raises
+// RuntimeError (UseState). The SkipList lets reads run without a lock and,
+// on big lists with C-comparable keys, without the GIL; its writes take
+// turns (see the comment above PySkipList).
 //
 // Iteration is never invalidated: an iterator remembers the last key it
 // returned and, if the container changed since, continues after that key.
@@ -504,28 +505,101 @@ class IndexChange {
   bool done_ = false;
 };
 
-// Reentrancy: a key's __lt__ (or __eq__) is user code that runs in the
-// middle of an operation. It may read the same container, but a change
-// while any operation is under way (or any use while a change is under way)
-// gets a RuntimeError instead of corrupting the structure.
-struct UseState {
-  int readers = 0;
-  bool writing = false;
-};
-
 [[noreturn]] void RaiseReentrant() {
   PyErr_SetString(PyExc_RuntimeError,
                   "container changed during a key comparison");
   throw nb::python_error();
 }
 
+// One thread at a time inside a container's operations. Every call holds
+// the GIL, so calls only overlap when one pauses in Python code (a key's
+// __lt__, a value's __del__) and the interpreter lets another thread run.
+// That thread's call then waits here, with the GIL released, until the
+// paused call ends, instead of finding the container in the middle of a
+// change. Calls of the same thread nest (the paused call's own Python code
+// may call the container; the guards below decide what it may do).
+// REQUIRES: the GIL for every call.
+class Turns {
+ public:
+  void Enter() {
+    const void* me = ThisThread();
+    if (depth_ > 0 && owner_ != me) [[unlikely]] WaitTurn(me);
+    if (depth_++ == 0) {
+      owner_ = me;
+      busy_.store(true, std::memory_order_relaxed);
+    }
+  }
+  void Leave() {
+    if (--depth_ > 0) return;
+    owner_ = nullptr;
+    busy_.store(false, std::memory_order_relaxed);
+    if (waiters_ > 0) [[unlikely]] Wake();
+  }
+  bool HeldByMe() const { return depth_ > 0 && owner_ == ThisThread(); }
+
+ private:
+  // Another thread's call is paused inside: wait for it to end, with the
+  // GIL released. busy_ is read under mu_, and Wake takes mu_ after
+  // clearing it, so relaxed stores suffice.
+  [[gnu::noinline]] void WaitTurn(const void* me) {
+    while (depth_ > 0 && owner_ != me) {
+      ++waiters_;
+      {
+        nb::gil_scoped_release nogil;
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !busy_.load(std::memory_order_relaxed); });
+      }
+      --waiters_;
+    }
+  }
+  [[gnu::noinline]] void Wake() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cv_.notify_all();
+  }
+
+  // The calling thread's Python thread state (it holds the GIL), read
+  // without PyThreadState_Get's checks: this runs in every call.
+  static const void* ThisThread() {
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyThreadState_GetUnchecked();
+#else
+    return _PyThreadState_UncheckedGet();
+#endif
+  }
+
+  const void* owner_ = nullptr;  // the thread inside, while depth_ > 0
+  int depth_ = 0;
+  int waiters_ = 0;
+  std::atomic<bool> busy_{false};  // depth_ > 0, readable without the GIL
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+// A CSBTree is not a concurrent structure: its calls take turns (above),
+// and within a turn, a key's __lt__ (user code that runs in the middle of
+// an operation) may read the same tree, but a change while any operation
+// is under way (or any use while a change is under way) gets a
+// RuntimeError instead of corrupting the structure.
+struct UseState {
+  Turns turns;
+  int readers = 0;
+  bool writing = false;
+};
+
 class ReadGuard {
  public:
   explicit ReadGuard(UseState* u) : u_(u) {
-    if (u_->writing) RaiseReentrant();
+    u_->turns.Enter();
+    if (u_->writing) {
+      u_->turns.Leave();
+      RaiseReentrant();
+    }
     ++u_->readers;
   }
-  ~ReadGuard() { --u_->readers; }
+  ~ReadGuard() {
+    --u_->readers;
+    u_->turns.Leave();
+  }
   ReadGuard(const ReadGuard&) = delete;
   ReadGuard& operator=(const ReadGuard&) = delete;
 
@@ -536,10 +610,17 @@ class ReadGuard {
 class WriteGuard {
  public:
   explicit WriteGuard(UseState* u) : u_(u) {
-    if (u_->writing || u_->readers > 0) RaiseReentrant();
+    u_->turns.Enter();
+    if (u_->writing || u_->readers > 0) {
+      u_->turns.Leave();
+      RaiseReentrant();
+    }
     u_->writing = true;
   }
-  ~WriteGuard() { u_->writing = false; }
+  ~WriteGuard() {
+    u_->writing = false;
+    u_->turns.Leave();
+  }
   WriteGuard(const WriteGuard&) = delete;
   WriteGuard& operator=(const WriteGuard&) = delete;
 
@@ -761,9 +842,12 @@ class PyCSBTreeIterator {
 
   nb::tuple Next() {
     if (done_) throw nb::stop_iteration();
+    // Waits for another thread's call paused in Python code, and refuses a
+    // step from inside a change of the same thread: either could have the
+    // tree half changed.
+    ReadGuard reading(tree_->use());
     if (tree_->version() != version_) {
       // Changed since the last step: continue after the last key returned.
-      ReadGuard reading(tree_->use());
       it_ = last_.is_valid()
                 ? tree_->tree().UpperBound(PyKey::From(last_))
                 : tree_->tree().begin();
@@ -1014,32 +1098,16 @@ class PySkipList {
   // A write's turn (see the comment above the class). REQUIRES: the GIL.
   class WriteTurn {
    public:
-    explicit WriteTurn(PySkipList* l) : l_(l) {
-      const unsigned long me = PyThread_get_thread_ident();
-      if (l_->writer_.load(std::memory_order_relaxed) == me) RaiseReentrant();
-      while (l_->writer_.load() != 0) {
-        ++l_->waiters_;
-        {
-          nb::gil_scoped_release nogil;
-          std::unique_lock<std::mutex> lock(l_->turn_mu_);
-          l_->turn_cv_.wait(lock, [&] { return l_->writer_.load() == 0; });
-        }
-        --l_->waiters_;
-      }
-      l_->writer_.store(me);
+    explicit WriteTurn(PySkipList* l) : turns_(&l->write_turns_) {
+      if (turns_->HeldByMe()) RaiseReentrant();
+      turns_->Enter();
     }
-    ~WriteTurn() {
-      l_->writer_.store(0);
-      if (l_->waiters_ > 0) {
-        std::lock_guard<std::mutex> lock(l_->turn_mu_);
-        l_->turn_cv_.notify_all();
-      }
-    }
+    ~WriteTurn() { turns_->Leave(); }
     WriteTurn(const WriteTurn&) = delete;
     WriteTurn& operator=(const WriteTurn&) = delete;
 
    private:
-    PySkipList* l_;
+    Turns* turns_;
   };
 
   // Whether the hash index answers for key and holds it.
@@ -1128,12 +1196,7 @@ class PySkipList {
   List list_;
   uint64_t version_ = 0;  // bumped by every change; iterators re-read
   HashIndex index_;       // lookups by hash while the keys allow (hash_index.h)
-  // Write turns: the thread id of the writer (0: none), and how writers
-  // that wait for it sleep.
-  std::atomic<unsigned long> writer_{0};
-  int waiters_ = 0;  // guarded by the GIL
-  std::mutex turn_mu_;
-  std::condition_variable turn_cv_;
+  Turns write_turns_;     // writes take turns; reads do not
 };
 
 class PySkipListIterator {

@@ -1,9 +1,11 @@
-"""SkipList with several Python threads (python/bindings/index_binding.cc).
+"""CSBTree and SkipList with several Python threads
+(python/bindings/index_binding.cc).
 
-Reads take no lock and, on lists of at least 65,536 entries with int, float,
-str, bytes or naive datetime keys, release the GIL while they search.
-Writes take turns: a write that meets another thread's write paused in a
-key's __lt__ waits for it (GIL released) instead of failing.
+SkipList reads take no lock and, on lists of at least 65,536 entries with
+int, float, str, bytes or naive datetime keys, release the GIL while they
+search. SkipList writes, and every CSBTree call, take turns: a call that
+meets another thread's call paused in a key's __lt__ waits for it (GIL
+released) instead of failing.
 """
 
 import sys
@@ -235,11 +237,12 @@ class SlowKey:
         return other.__lt__(self)
 
 
-def test_threads_with_python_compared_keys_take_turns():
+@pytest.mark.parametrize("cls", [SkipList, CSBTree])
+def test_threads_with_python_compared_keys_take_turns(cls):
     """Writers whose comparisons run Python (and switch threads) and readers
-    at the same time: no RuntimeError, nothing lost (a write that finds
-    another thread's write paused in __lt__ waits for it)."""
-    s = SkipList()
+    at the same time: no RuntimeError, nothing lost (a call that finds
+    another thread's call paused in __lt__ waits for it)."""
+    s = cls()
     per = 300
 
     def writer(w):
@@ -256,14 +259,17 @@ def test_threads_with_python_compared_keys_take_turns():
             s.get(k)
             s.range(SlowKey(0), SlowKey(100))
             s.floor(k)
+            for _ in zip(range(20), s):  # iteration steps, interleaved
+                pass
 
     _run_threads([writer(0), writer(1), writer(2), reader], switch=1e-6)
     expect = sorted(w * per + i for w in range(3) for i in range(per) if i % 3)
     assert [k.v for k in s.keys()] == expect
 
 
-def test_reentrant_write_from_lt_raises_runtimeerror():
-    s = SkipList()
+@pytest.mark.parametrize("cls", [SkipList, CSBTree])
+def test_reentrant_write_from_lt_raises_runtimeerror(cls):
+    s = cls()
     for i in range(10):
         s[SlowKey(i)] = i
 
