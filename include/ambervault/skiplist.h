@@ -34,22 +34,24 @@
 // retired is freed after all guards that overlapped its removal have ended.
 //
 // Guarantees (all of them hold with any number of concurrent callers):
-//   * Insert, Remove, Get, Contains and PopMin are linearizable.
-//     Insert (new key) takes effect when the node becomes fully linked;
-//     Insert (existing key) when it swaps the value box; Remove and PopMin
-//     when they mark the node; Get/Contains when they load the value box of
-//     a fully linked node that is still unmarked after the load (or, when
-//     they miss, at a point during the call where the key was absent).
+//   * Insert, Replace, Remove, Get, Find, Contains and PopMin are
+//     linearizable. Insert (new key) takes effect when the node becomes
+//     fully linked; Insert (existing key) and Replace when they swap the
+//     value box; Remove and PopMin when they mark the node; Get/Find/
+//     Contains when they load the value box of a fully linked node that is
+//     still unmarked after the load (or, when they miss, at a point during
+//     the call where the key was absent; likewise a Replace that finds
+//     nothing).
 //   * Get, Contains and every other read-only operation never wait: they
 //     take no lock, write only their own epoch slot, and finish in a number
-//     of steps bounded by the nodes they traverse. Writers (Insert, Remove,
-//     PopMin, clear) lock the few nodes around their key, in descending key
-//     order (so they cannot deadlock), and may briefly wait for a concurrent
-//     writer of the same or a neighbouring key to finish (a half-linked
-//     insert, or a marked node not yet unlinked). Locks are spin locks that
-//     yield, held only for a few pointer stores: writers are blocking, not
-//     lock-free, so a writer descheduled while holding a lock delays its
-//     neighbours (never readers).
+//     of steps bounded by the nodes they traverse. Writers (Insert,
+//     Replace, Remove, PopMin, clear) lock the few nodes around their key,
+//     in descending key order (so they cannot deadlock), and may briefly
+//     wait for a concurrent writer of the same or a neighbouring key to
+//     finish (a half-linked insert, or a marked node not yet unlinked).
+//     Locks are spin locks that yield, held only for a few pointer stores:
+//     writers are blocking, not lock-free, so a writer descheduled while
+//     holding a lock delays its neighbours (never readers).
 //   * Min, Max, Floor, Ceiling: the returned entry was present (with that
 //     value) at some instant during the call, and no key that would be a
 //     better answer was present for the whole call. When there are no
