@@ -13,6 +13,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -208,3 +209,32 @@ def legacy_kohakuvault():
             pytest.skip(f"cannot install kohakuvault {LEGACY_KOHAKUVAULT} into {folder}: "
                         f"{proc.stderr.strip()[-1000:]}")
     return str(folder)
+
+
+def run_threads(targets, timeout=120, switch=1e-5):
+    """Runs each callable in its own thread, all released together, with a
+    short switch interval so that they interleave finely; re-raises the
+    first exception a thread raised and fails if one does not finish."""
+    barrier = threading.Barrier(len(targets))
+    errors = []
+
+    def body(fn):
+        try:
+            barrier.wait()
+            fn()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(switch)
+    try:
+        threads = [threading.Thread(target=body, args=(fn,), daemon=True) for fn in targets]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout)
+        assert not any(th.is_alive() for th in threads), "threads did not finish"
+    finally:
+        sys.setswitchinterval(old)
+    if errors:
+        raise errors[0]

@@ -17,33 +17,9 @@ import pytest
 
 from ambervault import CSBTree, SkipList
 
+from conftest import run_threads
+
 GIL_FREE_SIZE = 65536  # PySkipList::kGilFreeSize
-
-
-def _run_threads(targets, timeout=120, switch=1e-5):
-    barrier = threading.Barrier(len(targets))
-    errors = []
-
-    def body(fn):
-        try:
-            barrier.wait()
-            fn()
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(switch)
-    try:
-        threads = [threading.Thread(target=body, args=(fn,), daemon=True) for fn in targets]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(timeout)
-        assert not any(th.is_alive() for th in threads), "threads did not finish"
-    finally:
-        sys.setswitchinterval(old)
-    if errors:
-        raise errors[0]
 
 
 def _other_thread_ran_during(work, n_loops=200_000):
@@ -164,11 +140,11 @@ def test_gil_free_reads_with_concurrent_writers():
 
     def writers_then_stop():
         try:
-            _run_threads(writers, switch=1e-4)
+            run_threads(writers, switch=1e-4)
         finally:
             stop.set()
 
-    _run_threads([writers_then_stop] + readers, switch=1e-4)
+    run_threads([writers_then_stop] + readers, switch=1e-4)
     assert problems == []
     # Writers 0 and 1 covered the keys k % 4 in {0, 1}; the others kept
     # their initial values.
@@ -262,7 +238,7 @@ def test_threads_with_python_compared_keys_take_turns(cls):
             for _ in zip(range(20), s):  # iteration steps, interleaved
                 pass
 
-    _run_threads([writer(0), writer(1), writer(2), reader], switch=1e-6)
+    run_threads([writer(0), writer(1), writer(2), reader], switch=1e-6)
     expect = sorted(w * per + i for w in range(3) for i in range(per) if i % 3)
     assert [k.v for k in s.keys()] == expect
 

@@ -28,7 +28,7 @@ import pytest
 
 from ambervault import CSBTree, SkipList
 
-from conftest import run_python
+from conftest import run_python, run_threads
 
 CLASSES = [CSBTree, SkipList]
 
@@ -1885,32 +1885,6 @@ def test_differential_mixed_numeric_keys(make):
 # Threads.
 
 
-def _run_threads(targets, timeout=120):
-    barrier = threading.Barrier(len(targets))
-    errors = []
-
-    def body(fn):
-        try:
-            barrier.wait()
-            fn()
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    try:
-        threads = [threading.Thread(target=body, args=(fn,), daemon=True) for fn in targets]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(timeout)
-        assert not any(th.is_alive() for th in threads), "threads did not finish"
-    finally:
-        sys.setswitchinterval(old)
-    if errors:
-        raise errors[0]
-
-
 def test_threads_insert_disjoint_ranges(cls):
     t = cls()
     per = 20_000
@@ -1924,7 +1898,7 @@ def test_threads_insert_disjoint_ranges(cls):
 
         return run
 
-    _run_threads([writer(w) for w in range(4)])
+    run_threads([writer(w) for w in range(4)])
     assert len(t) == 4 * per
     assert t.items() == [(k, -k) for k in range(4 * per)]
 
@@ -1989,7 +1963,7 @@ def test_threads_two_readers_two_writers(cls):
 
         return run
 
-    _run_threads([counted(writer_insert), counted(writer_remove), reader(0), reader(1)])
+    run_threads([counted(writer_insert), counted(writer_remove), reader(0), reader(1)])
     assert reads[0] > 0 and reads[1] > 0
     expect = [(k, k * 3) for k in range(2 * n) if k % 4 != 0]
     assert t.items() == expect
@@ -2024,7 +1998,7 @@ def test_threads_iterate_while_inserting(cls):
             if finished:
                 break
 
-    _run_threads([inserter, iterator])
+    run_threads([inserter, iterator])
     assert passes[-1] == n
     assert t.keys() == list(range(n))
 
@@ -2048,7 +2022,7 @@ def test_threads_pop_min_each_key_once(cls):
 
         return run
 
-    _run_threads([popper(p) for p in range(4)])
+    run_threads([popper(p) for p in range(4)])
     for g in got:
         assert g == sorted(g)
     assert sorted(k for g in got for k in g) == list(range(n))
@@ -2077,7 +2051,7 @@ def test_threads_contended_small_key_space(cls):
 
         return run
 
-    _run_threads([worker(w) for w in range(4)])
+    run_threads([worker(w) for w in range(4)])
     items = t.items()
     assert [k for k, _ in items] == sorted(k for k, _ in items)
     assert all(v is values[k] for k, v in items)

@@ -500,11 +500,7 @@ class SkipList {
           continue;
         }
         while (!existing->fully_linked.load()) skiplist_internal::Backoff();
-        existing->lock.Lock();
-        if (existing->marked.load()) {
-          existing->lock.Unlock();
-          continue;
-        }
+        if (!LockUnmarked(existing)) continue;
         Box* old = existing->value.exchange(box.release());
         existing->lock.Unlock();
         DeleteNode(node);  // never published; box already handed over
@@ -559,11 +555,7 @@ class SkipList {
         skiplist_internal::Backoff();
         continue;
       }
-      n->lock.Lock();
-      if (n->marked.load()) {
-        n->lock.Unlock();
-        continue;
-      }
+      if (!LockUnmarked(n)) continue;
       Box* old = n->value.exchange(box.release());
       n->lock.Unlock();
       guard.Retire(old, &DeleteBox);  // freed only after this guard ends
@@ -573,18 +565,13 @@ class SkipList {
 
   // The value of `key`, copied out, or nullopt.
   std::optional<V> Get(const K& key) const {
-    Guard guard(&domain_);
-    Node* n = FindEqual(key);
-    if (n == nullptr) return std::nullopt;
-    const Box* box = LoadIfPresent(n);
-    if (box == nullptr) return std::nullopt;
-    return std::optional<V>(box->value);
+    std::optional<V> out;
+    Find(key, [&](const K&, const V& v) { out.emplace(v); });
+    return out;
   }
 
   bool Contains(const K& key) const {
-    Guard guard(&domain_);
-    Node* n = FindEqual(key);
-    return n != nullptr && LoadIfPresent(n) != nullptr;
+    return Find(key, [](const K&, const V&) {});
   }
 
   // Removes `key`; returns its value, or nullopt if it was absent.
@@ -623,11 +610,7 @@ class SkipList {
         skiplist_internal::Backoff();
         continue;
       }
-      x->lock.Lock();
-      if (x->marked.load()) {
-        x->lock.Unlock();
-        continue;
-      }
+      if (!LockUnmarked(x)) continue;
       // With head locked, no key below x can become present (its level-0
       // predecessor would be head, or a marked node, which fails validation).
       // Lock order x -> head is descending, like every other lock sequence.
@@ -761,11 +744,7 @@ class SkipList {
          n = n->next()[0].load()) {
       // n stays allocated under our guard even after it is removed.
       if (n->marked.load() || !n->fully_linked.load()) continue;
-      n->lock.Lock();
-      if (n->marked.load()) {
-        n->lock.Unlock();
-        continue;
-      }
+      if (!LockUnmarked(n)) continue;
       n->marked.store(true);  // linearization point of this key's removal
       n->lock.Unlock();
       UnlinkMarked(guard, n, /*by_identity=*/true);
@@ -821,6 +800,15 @@ class SkipList {
     n->~Node();  // atomics are trivially destructible
     ::operator delete(n, std::align_val_t(alignof(Node)));
   }
+  // Locks n unless it is marked (removed): returns true with n locked, or
+  // false with it unlocked. A marked node never changes again.
+  static bool LockUnmarked(Node* n) {
+    n->lock.Lock();
+    if (!n->marked.load()) return true;
+    n->lock.Unlock();
+    return false;
+  }
+
   // Destroys the key and the current box of a node that had its key built.
   static void DeleteNode(Node* n) {
     delete n->value.load(std::memory_order_relaxed);
@@ -1017,11 +1005,7 @@ class SkipList {
     if (!victim->fully_linked.load() || victim->height - 1 != found) {
       return false;
     }
-    victim->lock.Lock();
-    if (victim->marked.load()) {
-      victim->lock.Unlock();
-      return false;
-    }
+    if (!LockUnmarked(victim)) return false;
     victim->marked.store(true);  // linearization point
     const Box* box = victim->value.load();  // final: assigns check marked
     victim->lock.Unlock();
